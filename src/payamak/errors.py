@@ -14,6 +14,9 @@ class DomainError(Exception):
     """Base of every error a user can cause. `code` is stable and documented; messages are not."""
 
     code: str = "error"
+    # Set on errors whose cause must be remembered even though the request fails (a wrong
+    # password or code counts against its limit): the unit of work commits, then re-raises.
+    keep_changes: bool = False
 
     def __init__(self, message_fa: str, message_en: str, *, code: str | None = None, **extra: Any) -> None:
         super().__init__(message_en)

@@ -1,0 +1,3 @@
+from payamak.cli import main
+
+main()

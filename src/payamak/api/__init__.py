@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): routers per domain, error mapping, authentication."""

@@ -1,0 +1,91 @@
+"""One typed settings object, read from the environment (prefix PAYAMAK_) and from `.env`."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAYAMAK_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("var"), description="Where the SQLite file, the secret key and uploads live."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Unset: SQLite in the data dir. PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs cookies and CSRF tokens. Unset: generated once and kept in the data dir.",
+    )
+    timezone: str = Field(
+        default="Asia/Tehran", description="Time zone for sending windows and Jalali dates."
+    )
+    language: Literal["fa", "en"] = "fa"
+
+    session_days: int = Field(default=30, ge=1, description="How long a 'keep me logged in' login lasts.")
+    short_session_hours: int = Field(
+        default=12, ge=1, description="How long a login without 'keep me' lasts."
+    )
+    otp_ttl_seconds: int = Field(default=180, ge=30)
+    otp_max_attempts: int = Field(default=5, ge=1)
+    otp_resend_seconds: int = Field(default=60, ge=0)
+    otp_per_hour: int = Field(default=5, ge=1)
+    login_failures_per_mobile: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=30, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Largest JSON or form body accepted.")
+    max_upload_bytes: int = Field(default=50_000_000, ge=1024, description="Largest uploaded file accepted.")
+    secure_cookies: bool = Field(
+        default=False, description="Mark cookies Secure (set when served over HTTPS)."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'payamak.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+    @cached_property
+    def signing_key(self) -> bytes:
+        """The secret key, or one generated on first use and kept (mode 0600) in the data dir.
+
+        Kept rather than regenerated so that cookies and CSRF tokens survive a restart.
+        """
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.ensure_data_dir() / "secret.key"
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

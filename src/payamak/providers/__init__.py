@@ -1,0 +1,1 @@
+"""Ways out to the phone network: the Provider protocol and its implementations."""

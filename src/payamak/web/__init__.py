@@ -1,0 +1,1 @@
+"""The Persian, right-to-left web UI: server-rendered pages over the same services as the API."""
