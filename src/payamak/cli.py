@@ -75,7 +75,7 @@ def serve(
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "heads") -> None:
     """Apply migrations to the configured database (PAYAMAK_DATABASE_URL, else SQLite in the data dir)."""
     from payamak.db import upgrade
 
@@ -88,10 +88,13 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's migration revision and the newest one this code knows."""
-    from payamak.db import current_revision, head_revision
+    from payamak.db import current_revisions, head_revisions
 
     conf = settings()
-    typer.echo(f"current: {current_revision(conf.sqlalchemy_url)}  head: {head_revision()}")
+    current, heads = current_revisions(conf.sqlalchemy_url), head_revisions()
+    typer.echo(f"current: {', '.join(sorted(current)) or '-'}  head: {', '.join(sorted(heads))}")
+    if current != heads:
+        raise typer.Exit(1)
 
 
 @admin_app.command("create-user")
