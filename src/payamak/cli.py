@@ -124,6 +124,26 @@ def create_user(
     db.dispose()
 
 
+sender_names_app = typer.Typer(help="Sender names (نام صادرکننده) accounts register.", no_args_is_help=True)
+admin_app.add_typer(sender_names_app, name="sender-names")
+
+
+@sender_names_app.command("approve")
+def approve_sender_name(
+    mobile: Annotated[str, typer.Option(help="The account's mobile number.")],
+    name: Annotated[str, typer.Option(help="The name to approve (registered first if the account has not).")],
+) -> None:
+    """Approve a sender name for an account."""
+    from payamak.accounts import service as accounts
+    from payamak.db import Database
+
+    db = Database(settings().sqlalchemy_url)
+    with domain_errors(), db.transaction() as session:
+        record = accounts.approve_sender_name_by_mobile(session, mobile=mobile, name=name)
+        typer.echo(f"approved «{record.name}» for {mobile}")
+    db.dispose()
+
+
 def main() -> None:
     app()
 

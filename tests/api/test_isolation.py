@@ -7,6 +7,7 @@ has another account try it. A new route that is in none of them fails `test_ever
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +33,14 @@ SELF_ONLY = {
     ("GET", "/sessions"),
     ("POST", "/api-keys"),
     ("GET", "/api-keys"),
+    ("POST", "/sender-names"),
+    ("GET", "/sender-names"),
+}
+# Routes only an admin may call; `test_admin_only_routes_refuse_users` checks each.
+ADMIN_ONLY = {
+    ("GET", "/admin/sender-names"),
+    ("POST", "/admin/sender-names/{name_id}/approve"),
+    ("POST", "/admin/sender-names/{name_id}/reject"),
 }
 
 
@@ -65,7 +74,15 @@ def _owner_key(client: TestClient, owner) -> tuple[str, Callable[[], bool]]:  # 
     )
 
 
+def _owner_sender_name(client: TestClient, owner) -> tuple[str, Callable[[], bool]]:  # type: ignore[no-untyped-def]
+    created = client.post(f"{API}/sender-names", headers=owner.headers, json={"name": "گلستان"}).json()
+    return f"{API}/sender-names/{created['id']}", lambda: any(
+        n["id"] == created["id"] for n in client.get(f"{API}/sender-names", headers=owner.headers).json()
+    )
+
+
 OWNED: dict[tuple[str, str], Case] = {
+    ("DELETE", "/sender-names/{name_id}"): Case(_owner_sender_name),
     ("DELETE", "/sessions/{session_id}"): Case(_owner_session),
     ("DELETE", "/api-keys/{key_id}"): Case(_owner_key),
 }
@@ -81,7 +98,7 @@ def api_routes(client: TestClient) -> set[tuple[str, str]]:
 
 
 def test_every_route_is_covered(client: TestClient) -> None:
-    missing = api_routes(client) - PUBLIC - SELF_ONLY - set(OWNED)
+    missing = api_routes(client) - PUBLIC - SELF_ONLY - ADMIN_ONLY - set(OWNED)
     assert not missing, f"routes with no isolation case: {sorted(missing)}"
 
 
@@ -93,3 +110,12 @@ def test_another_account_cannot_touch_it(client: TestClient, make_user, route: t
     r = client.request(route[0], path, headers=intruder.headers, json=case.body)
     assert r.status_code == 404, r.text
     assert intact()
+
+
+@pytest.mark.parametrize("route", sorted(ADMIN_ONLY), ids=lambda r: f"{r[0]} {r[1]}")
+def test_admin_only_routes_refuse_users(client: TestClient, make_user, route: tuple[str, str]) -> None:  # type: ignore[no-untyped-def]
+    user = make_user()
+    path = API + re.sub(r"\{[^}]+\}", "1", route[1])
+    r = client.request(route[0], path, headers=user.headers, json={} if route[0] != "GET" else None)
+    assert r.status_code == 403, r.text
+    assert r.json()["error"] == "admin_only"

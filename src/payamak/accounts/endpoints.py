@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request, Response
 
 from payamak.accounts import schemas
 from payamak.accounts import service as accounts
-from payamak.accounts.models import Account
-from payamak.api.deps import Caller, Ctx, Tx, client_address
+from payamak.accounts.models import Account, SenderName
+from payamak.api.deps import Admin, Caller, Ctx, Tx, client_address
 from payamak.api.errors import responses
 
 router = APIRouter(tags=["accounts"])
@@ -200,3 +202,78 @@ def list_api_keys(caller: Caller, session: Tx) -> list[schemas.ApiKeyOut]:
 @router.delete("/api-keys/{key_id}", status_code=204, responses=responses(401, 404))
 def revoke_api_key(key_id: int, caller: Caller, session: Tx) -> None:
     accounts.revoke_api_key(session, principal=caller, key_id=key_id)
+
+
+def sender_name_out(record: SenderName) -> schemas.SenderNameOut:
+    return schemas.SenderNameOut(
+        id=record.id,
+        name=record.name,
+        status=record.state,
+        reason=record.reason,
+        created_at=record.created_at,
+        decided_at=record.decided_at,
+    )
+
+
+@router.post(
+    "/sender-names", status_code=201, response_model=schemas.SenderNameOut, responses=responses(401, 409, 422)
+)
+def register_sender_name(body: schemas.SenderNameIn, caller: Caller, session: Tx) -> schemas.SenderNameOut:
+    """Register a sender name (نام صادرکننده); it counts once an admin approves it."""
+    return sender_name_out(accounts.register_sender_name(session, principal=caller, name=body.name))
+
+
+@router.get("/sender-names", response_model=list[schemas.SenderNameOut], responses=responses(401))
+def list_sender_names(caller: Caller, session: Tx) -> list[schemas.SenderNameOut]:
+    return [sender_name_out(r) for r in accounts.sender_names(session, principal=caller)]
+
+
+@router.delete("/sender-names/{name_id}", status_code=204, responses=responses(401, 404))
+def delete_sender_name(name_id: int, caller: Caller, session: Tx) -> None:
+    accounts.delete_sender_name(session, principal=caller, name_id=name_id)
+
+
+@router.get(
+    "/admin/sender-names", response_model=list[schemas.SenderNameReviewOut], responses=responses(401, 403)
+)
+def review_sender_names(
+    caller: Admin,
+    session: Tx,
+    status: Literal["pending", "approved", "rejected"] | None = "pending",
+    limit: int = Query(100, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> list[schemas.SenderNameReviewOut]:
+    """Sender names waiting for a decision (or in another state)."""
+    records = accounts.sender_names_for_review(
+        session, principal=caller, state=status, limit=limit, offset=offset
+    )
+    return [
+        schemas.SenderNameReviewOut(account_id=r.account_id, **sender_name_out(r).model_dump())
+        for r in records
+    ]
+
+
+@router.post(
+    "/admin/sender-names/{name_id}/approve",
+    response_model=schemas.SenderNameOut,
+    responses=responses(401, 403, 404),
+)
+def approve_sender_name(name_id: int, caller: Admin, session: Tx) -> schemas.SenderNameOut:
+    return sender_name_out(
+        accounts.decide_sender_name(session, principal=caller, name_id=name_id, approve=True)
+    )
+
+
+@router.post(
+    "/admin/sender-names/{name_id}/reject",
+    response_model=schemas.SenderNameOut,
+    responses=responses(401, 403, 404, 422),
+)
+def reject_sender_name(
+    name_id: int, body: schemas.SenderNameDecisionIn, caller: Admin, session: Tx
+) -> schemas.SenderNameOut:
+    """Reject a name with a reason the user will read."""
+    record = accounts.decide_sender_name(
+        session, principal=caller, name_id=name_id, approve=False, reason=body.reason
+    )
+    return sender_name_out(record)

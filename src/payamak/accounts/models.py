@@ -42,7 +42,7 @@ class AuthSession(Base):
     __tablename__ = "auth_sessions"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(BigIntPK, sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -56,7 +56,7 @@ class ApiKey(Base):
     __tablename__ = "api_keys"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(BigIntPK, sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(100))
     # The first characters of the key, shown in lists so people can tell their keys apart.
     prefix: Mapped[str] = mapped_column(sa.String(16))
@@ -92,3 +92,29 @@ class LoginFailure(Base):
     mobile: Mapped[str] = mapped_column(sa.String(32), index=True)
     address: Mapped[str] = mapped_column(sa.String(64), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+SENDER_NAME_STATES = ("pending", "approved", "rejected")
+
+
+class SenderName(Base):
+    """A company or brand name (نام صادرکننده) an informational SMS must name; approved by an admin."""
+
+    __tablename__ = "sender_names"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    account_id: Mapped[int] = mapped_column(BigIntPK, sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    # The name as compared: Persian letters, no ZWNJ or extra spaces, lower case. One account
+    # cannot register the same name twice in different spellings.
+    folded: Mapped[str] = mapped_column(sa.String(64))
+    state: Mapped[str] = mapped_column(sa.String(10), default="pending")
+    reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(BigIntPK, sa.ForeignKey("accounts.id", ondelete="SET NULL"))
+
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "folded"),
+        sa.CheckConstraint("state IN ('pending', 'approved', 'rejected')", name="state_known"),
+    )

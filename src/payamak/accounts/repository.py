@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from payamak.accounts.models import Account, ApiKey, AuthSession, LoginFailure, OneTimeCode
+from payamak.accounts.models import Account, ApiKey, AuthSession, LoginFailure, OneTimeCode, SenderName
 
 
 def account_by_mobile(session: Session, mobile: str, *, for_update: bool = False) -> Account | None:
@@ -22,7 +22,9 @@ def account_by_id(session: Session, account_id: int) -> Account | None:
     return session.get(Account, account_id)
 
 
-def add(session: Session, obj: Account | AuthSession | ApiKey | OneTimeCode | LoginFailure) -> None:
+def add(
+    session: Session, obj: Account | AuthSession | ApiKey | OneTimeCode | LoginFailure | SenderName
+) -> None:
     session.add(obj)
     session.flush()
 
@@ -149,3 +151,40 @@ def failures_since(
 
 def clear_failures(session: Session, *, mobile: str) -> None:
     session.execute(sa.delete(LoginFailure).where(LoginFailure.mobile == mobile))
+
+
+# --- sender names ---------------------------------------------------------------------------
+
+
+def sender_names(session: Session, *, account_id: int, state: str | None = None) -> Sequence[SenderName]:
+    stmt = sa.select(SenderName).where(SenderName.account_id == account_id).order_by(SenderName.id)
+    if state is not None:
+        stmt = stmt.where(SenderName.state == state)
+    return session.scalars(stmt).all()
+
+
+def sender_name_by_folded(session: Session, *, account_id: int, folded: str) -> SenderName | None:
+    stmt = sa.select(SenderName).where(SenderName.account_id == account_id, SenderName.folded == folded)
+    return session.scalars(stmt).one_or_none()
+
+
+def sender_name(session: Session, *, name_id: int, account_id: int | None) -> SenderName | None:
+    """One sender name; `account_id` None only for the operator's review."""
+    stmt = sa.select(SenderName).where(SenderName.id == name_id)
+    if account_id is not None:
+        stmt = stmt.where(SenderName.account_id == account_id)
+    return session.scalars(stmt).one_or_none()
+
+
+def delete_sender_name(session: Session, *, account_id: int, name_id: int) -> int:
+    stmt = sa.delete(SenderName).where(SenderName.account_id == account_id, SenderName.id == name_id)
+    return session.execute(stmt).rowcount  # type: ignore[attr-defined, no-any-return]
+
+
+def sender_names_for_review(
+    session: Session, *, state: str | None, limit: int, offset: int
+) -> Sequence[SenderName]:
+    stmt = sa.select(SenderName).order_by(SenderName.id).limit(limit).offset(offset)
+    if state is not None:
+        stmt = stmt.where(SenderName.state == state)
+    return session.scalars(stmt).all()

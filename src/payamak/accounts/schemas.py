@@ -107,3 +107,24 @@ class ApiKeyOut(BaseModel):
     prefix: str
     created_at: dt.datetime
     last_used_at: dt.datetime | None
+
+
+class SenderNameIn(Strict):
+    name: str = Field(max_length=200, examples=["فروشگاه نمونه"])
+
+
+class SenderNameOut(BaseModel):
+    id: int
+    name: str
+    status: Literal["pending", "approved", "rejected"]
+    reason: str
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+
+
+class SenderNameReviewOut(SenderNameOut):
+    account_id: int
+
+
+class SenderNameDecisionIn(Strict):
+    reason: str = Field(default="", max_length=300)

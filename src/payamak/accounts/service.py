@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from payamak import numbers
 from payamak.accounts import repository as repo
-from payamak.accounts.models import Account, ApiKey, AuthSession, LoginFailure, OneTimeCode
+from payamak.accounts.models import Account, ApiKey, AuthSession, LoginFailure, OneTimeCode, SenderName
 from payamak.accounts.security import (
     API_KEY_PREFIX,
     SESSION_TOKEN_PREFIX,
@@ -21,6 +21,7 @@ from payamak.accounts.security import (
     same,
     token_hash,
 )
+from payamak.compliance.normalize import fold
 from payamak.config import Settings
 from payamak.db import utcnow
 from payamak.errors import (
@@ -546,3 +547,109 @@ def require_admin(principal: Principal) -> None:
         raise PermissionDenied(
             "این کار فقط از مدیر سامانه برمی‌آید.", "Only an administrator can do this.", code="admin_only"
         )
+
+
+# --- sender names ---------------------------------------------------------------------------
+
+SENDER_NAME_MAX = 64
+
+
+def fold_sender_name(name: str) -> str:
+    """The comparison key of a name: spelling variants, ZWNJ, spaces and case do not count."""
+    return "".join(fold(name).replace("\u200c", " ").split())
+
+
+def register_sender_name(session: Session, *, principal: Principal, name: str) -> SenderName:
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationFailed(
+            "نام صادرکننده را بنویسید.", "The sender name is empty.", code="sender_name_empty", field="name"
+        )
+    if len(name) > SENDER_NAME_MAX:
+        raise ValidationFailed(
+            f"نام صادرکننده نباید بیش از {SENDER_NAME_MAX} نویسه باشد.",
+            f"The sender name must be at most {SENDER_NAME_MAX} characters.",
+            code="sender_name_too_long",
+            field="name",
+            limit=SENDER_NAME_MAX,
+        )
+    folded = fold_sender_name(name)
+    if len(folded) < 2:
+        raise ValidationFailed(
+            "نام صادرکننده باید دست‌کم دو حرف داشته باشد.",
+            "The sender name needs at least two letters.",
+            code="sender_name_too_short",
+            field="name",
+        )
+    if repo.sender_name_by_folded(session, account_id=principal.account_id, folded=folded) is not None:
+        raise Conflict(
+            "این نام صادرکننده پیش‌تر ثبت شده است.",
+            "This sender name is already registered.",
+            code="sender_name_taken",
+            field="name",
+        )
+    record = SenderName(account_id=principal.account_id, name=name, folded=folded, state="pending")
+    repo.add(session, record)
+    return record
+
+
+def sender_names(session: Session, *, principal: Principal) -> Sequence[SenderName]:
+    return repo.sender_names(session, account_id=principal.account_id)
+
+
+def approved_sender_names(session: Session, *, account_id: int) -> list[str]:
+    """The names an informational SMS of this account may be identified by."""
+    return [n.name for n in repo.sender_names(session, account_id=account_id, state="approved")]
+
+
+def delete_sender_name(session: Session, *, principal: Principal, name_id: int) -> None:
+    if not repo.delete_sender_name(session, account_id=principal.account_id, name_id=name_id):
+        raise NotFound("این نام صادرکننده پیدا نشد.", "No such sender name.", code="sender_name_not_found")
+
+
+def sender_names_for_review(
+    session: Session,
+    *,
+    principal: Principal,
+    state: str | None = "pending",
+    limit: int = 100,
+    offset: int = 0,
+) -> Sequence[SenderName]:
+    require_admin(principal)
+    return repo.sender_names_for_review(session, state=state, limit=limit, offset=offset)
+
+
+def decide_sender_name(
+    session: Session, *, principal: Principal, name_id: int, approve: bool, reason: str = ""
+) -> SenderName:
+    """The operator approves a name, or rejects it saying why (a rejection needs a reason)."""
+    require_admin(principal)
+    record = repo.sender_name(session, name_id=name_id, account_id=None)
+    if record is None:
+        raise NotFound("این نام صادرکننده پیدا نشد.", "No such sender name.", code="sender_name_not_found")
+    reason = " ".join(reason.split())
+    if not approve and not reason:
+        raise ValidationFailed(
+            "دلیل رد را بنویسید تا کاربر بداند چه کند.",
+            "Give a reason for the rejection so the user knows what to do.",
+            code="reason_required",
+            field="reason",
+        )
+    record.state = "approved" if approve else "rejected"
+    record.reason = reason[:300]
+    record.decided_at = utcnow()
+    record.decided_by = principal.account_id
+    return record
+
+
+def approve_sender_name_by_mobile(session: Session, *, mobile: str, name: str) -> SenderName:
+    """Operator CLI: approve (registering it first if needed) a name for the account of `mobile`."""
+    account = account_by_mobile(session, mobile=mobile)
+    owner = Principal(account_id=account.id, role=account.role)
+    record = repo.sender_name_by_folded(session, account_id=account.id, folded=fold_sender_name(name))
+    if record is None:
+        record = register_sender_name(session, principal=owner, name=name)
+    record.state = "approved"
+    record.reason = ""
+    record.decided_at = utcnow()
+    return record
