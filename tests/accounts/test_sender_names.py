@@ -25,7 +25,9 @@ def test_register_approve_reject(client: TestClient, ctx: Context, make_user) ->
     r = client.post(f"{API}/admin/sender-names/{b['id']}/reject", headers=admin.headers, json={"reason": ""})
     assert r.status_code == 422 and r.json()["error"] == "reason_required"
     r = client.post(
-        f"{API}/admin/sender-names/{b['id']}/reject", headers=admin.headers, json={"reason": "نام تجاری ثبت نشده است"}
+        f"{API}/admin/sender-names/{b['id']}/reject",
+        headers=admin.headers,
+        json={"reason": "نام تجاری ثبت نشده است"},
     )
     assert r.json()["status"] == "rejected" and r.json()["reason"] == "نام تجاری ثبت نشده است"
 
@@ -35,7 +37,12 @@ def test_register_approve_reject(client: TestClient, ctx: Context, make_user) ->
 
 @pytest.mark.parametrize(
     ("name", "code"),
-    [("", "sender_name_empty"), ("   ", "sender_name_empty"), ("x" * 65, "sender_name_too_long"), ("ا", "sender_name_too_short")],
+    [
+        ("", "sender_name_empty"),
+        ("   ", "sender_name_empty"),
+        ("x" * 65, "sender_name_too_long"),
+        ("ا", "sender_name_too_short"),
+    ],
 )
 def test_bad_names(client: TestClient, make_user, name: str, code: str) -> None:  # type: ignore[no-untyped-def]
     user = make_user()
@@ -46,12 +53,17 @@ def test_bad_names(client: TestClient, make_user, name: str, code: str) -> None:
 
 def test_the_same_name_in_another_spelling_is_taken(client: TestClient, make_user) -> None:  # type: ignore[no-untyped-def]
     user = make_user()
-    assert client.post(f"{API}/sender-names", headers=user.headers, json={"name": "کتاب‌سرا"}).status_code == 201
+    assert (
+        client.post(f"{API}/sender-names", headers=user.headers, json={"name": "کتاب‌سرا"}).status_code == 201
+    )
     for variant in ("كتاب سرا", "کتابسرا", "کتاب  سرا"):
         r = client.post(f"{API}/sender-names", headers=user.headers, json={"name": variant})
         assert r.status_code == 409 and r.json()["error"] == "sender_name_taken"
     # another account may use it
-    assert client.post(f"{API}/sender-names", headers=make_user().headers, json={"name": "کتاب‌سرا"}).status_code == 201
+    assert (
+        client.post(f"{API}/sender-names", headers=make_user().headers, json={"name": "کتاب‌سرا"}).status_code
+        == 201
+    )
 
 
 def test_cli_approve(ctx: Context, make_user, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
@@ -59,9 +71,13 @@ def test_cli_approve(ctx: Context, make_user, monkeypatch: pytest.MonkeyPatch) -
 
     user = make_user()
     monkeypatch.setenv("PAYAMAK_DATABASE_URL", ctx.db.url)
-    result = CliRunner().invoke(app, ["admin", "sender-names", "approve", "--mobile", user.mobile, "--name", "گلفروشی"])
+    result = CliRunner().invoke(
+        app, ["admin", "sender-names", "approve", "--mobile", user.mobile, "--name", "گلفروشی"]
+    )
     assert result.exit_code == 0, result.output
     with ctx.db.transaction(readonly=True) as session:
         assert accounts.approved_sender_names(session, account_id=user.id) == ["گلفروشی"]
-    result = CliRunner().invoke(app, ["admin", "sender-names", "approve", "--mobile", "09350000000", "--name", "x1"])
+    result = CliRunner().invoke(
+        app, ["admin", "sender-names", "approve", "--mobile", "09350000000", "--name", "x1"]
+    )
     assert result.exit_code == 1 and "account_not_found" in result.output

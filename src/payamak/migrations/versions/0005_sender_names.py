@@ -29,12 +29,20 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("decided_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.CheckConstraint("state IN ('pending', 'approved', 'rejected')", name=op.f("ck_sender_names_state_known")),
-        sa.ForeignKeyConstraint(
-            ["account_id"], ["accounts.id"], name=op.f("fk_sender_names_account_id_accounts"), ondelete="CASCADE"
+        sa.CheckConstraint(
+            "state IN ('pending', 'approved', 'rejected')", name=op.f("ck_sender_names_state_known")
         ),
         sa.ForeignKeyConstraint(
-            ["decided_by"], ["accounts.id"], name=op.f("fk_sender_names_decided_by_accounts"), ondelete="SET NULL"
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_sender_names_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by"],
+            ["accounts.id"],
+            name=op.f("fk_sender_names_decided_by_accounts"),
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sender_names")),
         sa.UniqueConstraint("account_id", "folded", name=op.f("uq_sender_names_account_id_folded")),
