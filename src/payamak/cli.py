@@ -144,6 +144,74 @@ def approve_sender_name(
     db.dispose()
 
 
+@app.command()
+def smsc(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="SMPP port (0: any free port).")] = 2775,
+    system_id: Annotated[str, typer.Option(help="system_id binds must give.")] = "payamak",
+    password: Annotated[str, typer.Option(help="Password binds must give.")] = "payamak",  # noqa: S107
+    any_credentials: Annotated[
+        bool, typer.Option("--any-credentials", help="Accept any system_id and password.")
+    ] = False,
+    receipt_delay: Annotated[float, typer.Option(help="Seconds from submit to receipt.")] = 1.0,
+    delivered_rate: Annotated[
+        float | None,
+        typer.Option(help="Share of receipts DELIVRD (0-1); alone, the rest are UNDELIV."),
+    ] = None,
+    undelivered_rate: Annotated[float, typer.Option(help="Share of receipts UNDELIV (0-1).")] = 0.0,
+    expired_rate: Annotated[float, typer.Option(help="Share of receipts EXPIRED (0-1).")] = 0.0,
+    rejected_rate: Annotated[float, typer.Option(help="Share of receipts REJECTD (0-1).")] = 0.0,
+    blocked_rate: Annotated[float, typer.Option(help="Share blocked as blacklisted (0-1).")] = 0.0,
+    max_tps: Annotated[int | None, typer.Option(help="Answer ESME_RTHROTTLED beyond this many/s.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for the outcome draw.")] = None,
+    keep: Annotated[int, typer.Option(help="Reassembled messages kept in memory.")] = 10_000,
+) -> None:
+    """Run the simulated SMSC (SMPP 3.4, with receipts) until Ctrl-C; the rest are delivered.
+
+    Test numbers ending in 0000001..0000009 always give one outcome: see docs/simulator.md."""
+    from payamak.providers.smpp.server import SmscConfig, run
+
+    failures = undelivered_rate + expired_rate + rejected_rate + blocked_rate
+    if delivered_rate is not None:
+        if failures == 0:
+            undelivered_rate = failures = max(0.0, 1.0 - delivered_rate)
+        if abs(delivered_rate + failures - 1.0) > 1e-6:
+            raise fail("error: --delivered-rate and the other rates must add up to 1")
+    try:
+        config = SmscConfig(
+            host=host,
+            port=port,
+            system_id=None if any_credentials else system_id,
+            password=None if any_credentials else password,
+            receipt_delay=receipt_delay,
+            undelivered_rate=undelivered_rate,
+            expired_rate=expired_rate,
+            rejected_rate=rejected_rate,
+            blocked_rate=blocked_rate,
+            max_tps=max_tps,
+            seed=seed,
+            keep=keep,
+        )
+    except ValueError as exc:
+        raise fail(f"error: {exc}") from exc
+    try:
+        run(config, announce=lambda line: err.print(line, markup=False, soft_wrap=True))
+    except OSError as exc:
+        raise fail(f"error: cannot listen on {host}:{port}: {exc}") from exc
+
+
+def _register_pure_commands() -> None:
+    # The pure packages own their commands; importing them costs only what those packages need.
+    from payamak.numbers.commands import numbers_command
+
+    app.command("numbers", help="Normalise phone numbers: E.164, whether they can receive SMS, operator.")(
+        numbers_command
+    )
+
+
+_register_pure_commands()
+
+
 def main() -> None:
     app()
 
