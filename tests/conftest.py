@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 
 from payamak.accounts import service as accounts
 from payamak.accounts.security import Passwords
@@ -24,7 +25,16 @@ from payamak.db import Database, upgrade
 from payamak.models import metadata
 
 PG_URL = os.environ.get("PAYAMAK_TEST_DATABASE_URL", "")
+
+# Tests assert behaviour, never timings: no per-example deadline, and in CI the same examples
+# every run so a failure can be reproduced.
+hypothesis_settings.register_profile("default", deadline=None)
+hypothesis_settings.register_profile("ci", deadline=None, derandomize=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") == "true" else "default")
 _stats = {"db_tests": 0, "pg_skipped": 0}
+# In CI every outside peer (PostgreSQL, node-smpp, Chromium) is installed, so a test that skips for
+# want of one means the run did not test what it claims to: CI=true turns such skips into a failure.
+_ci_skips: list[str] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,11 +52,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if PG_URL and report.skipped and "postgres" in report.keywords:
+    if not report.skipped:
+        return
+    if PG_URL and "postgres" in report.keywords:
         _stats["pg_skipped"] += 1
+    if os.environ.get("CI") == "true" and not (not PG_URL and "postgres" in report.keywords):
+        _ci_skips.append(report.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _ci_skips and exitstatus == 0:
+        print(f"\nCI=true but {len(_ci_skips)} tests skipped: {_ci_skips[:10]}")
+        session.exitstatus = 1
     if not PG_URL or exitstatus not in (0, 5):
         return
     if _stats["db_tests"] == 0 or _stats["pg_skipped"]:
