@@ -39,7 +39,8 @@ def settings(data_dir: Path | None = None) -> Settings:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(message, markup=False)
+    # soft_wrap: the reason stays one line whatever the terminal's width, as scripts expect.
+    err.print(message, markup=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -61,17 +62,34 @@ def serve(
     ] = None,
 ) -> None:
     """Run the API and web UI; an embedded SQLite database is created and upgraded by itself."""
-    import uvicorn
+    import logging
 
+    import uvicorn
+    from sqlalchemy.engine import make_url
+
+    from payamak import logs
     from payamak.api.app import create_app
     from payamak.db import upgrade
 
     conf = settings(data_dir)
+    logs.configure(format=conf.log_format)
     conf.ensure_data_dir()
     upgrade(conf.sqlalchemy_url)
-    where = conf.sqlalchemy_url if not conf.is_sqlite else str((conf.data_dir / "payamak.db").resolve())
-    err.print(f"Payamak on http://{host}:{port}  (database: {where})", markup=False)
-    uvicorn.run(create_app(conf), host=host, port=port, log_level="info", proxy_headers=False)
+    where = (
+        make_url(conf.sqlalchemy_url).render_as_string(hide_password=True)
+        if not conf.is_sqlite
+        else str((conf.data_dir / "payamak.db").resolve())
+    )
+    if conf.log_format == "json":
+        logging.getLogger("payamak").info("Payamak on http://%s:%d", host, port, extra={"database": where})
+    else:
+        err.print(f"Payamak on http://{host}:{port}  (database: {where})", markup=False)
+    # Uvicorn's own logging setup and access log are left out: lines go through `logs` (JSON when
+    # asked), and the access log is written by the request middleware with the route template.
+    uvicorn.run(
+        create_app(conf, dispatcher=True), host=host, port=port, log_level="info", proxy_headers=False,
+        log_config=None, access_log=False,
+    )  # fmt: skip
 
 
 @db_app.command("upgrade")
@@ -202,14 +220,159 @@ def smsc(
 
 def _register_pure_commands() -> None:
     # The pure packages own their commands; importing them costs only what those packages need.
+    from payamak.compliance.commands import check_command
     from payamak.numbers.commands import numbers_command
 
     app.command("numbers", help="Normalise phone numbers: E.164, whether they can receive SMS, operator.")(
         numbers_command
     )
+    app.command("check", help="Encoding, parts and the informational-SMS rules for a text, as JSON.")(check_command)
 
 
 _register_pure_commands()
+
+
+def _register_billing_commands() -> None:
+    from payamak.billing.cli import install
+
+    install(app, admin_app)  # `admin grant`, `ledger verify`
+
+
+_register_billing_commands()
+
+
+def _register_phonebook_commands() -> None:
+    from payamak.phonebook.cli import install
+
+    install(app)  # `import FILE --group NAME --account MOBILE`
+
+
+_register_phonebook_commands()
+
+
+def _register_dispatch_commands() -> None:
+    from payamak.dispatch.cli import install
+
+    install(app, admin_app)  # `dispatcher`, `admin routes …`, `admin lines …`
+
+
+_register_dispatch_commands()
+
+
+def _register_compat_commands() -> None:
+    from payamak.compat.cli import install
+
+    install(app, admin_app)  # `admin templates …`, `callbacks`
+
+
+_register_compat_commands()
+
+
+def _register_ops_commands() -> None:
+    from payamak.doctor import doctor_command
+
+    app.command("doctor")(doctor_command)
+
+
+_register_ops_commands()
+
+
+blacklist_app = typer.Typer(
+    help="The advertising blacklist: the national *800# list, operator-reported and manual numbers.",
+    no_args_is_help=True,
+)
+app.add_typer(blacklist_app, name="blacklist")
+
+
+@contextmanager
+def _database() -> Iterator[Any]:
+    from payamak.db import Database
+
+    db = Database(settings().sqlalchemy_url)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def _mobiles_or_fail(values: list[str]) -> None:
+    """All or nothing, so a script never half-applies a list with a typo in it."""
+    from payamak.numbers import mobile_key
+
+    bad = [value for value in values if mobile_key(value) is None]
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise fail(f"error: invalid_number: not an Iranian mobile number: {bad[0]!r}{more}")
+
+
+@blacklist_app.command("add")
+def blacklist_add(
+    numbers: Annotated[list[str], typer.Argument(help="Mobile numbers, any written form.")],
+    reason: Annotated[str, typer.Option(help="Why, kept with each number.")] = "",
+) -> None:
+    """Put numbers on the manual blacklist."""
+    from payamak.sending import blacklist
+
+    _mobiles_or_fail(numbers)
+    with domain_errors(), _database() as db, db.transaction() as session:
+        result = blacklist.add_numbers(session, numbers=numbers, reason=reason)
+    typer.echo(f"added {result.added}, already listed {result.already}")
+
+
+@blacklist_app.command("remove")
+def blacklist_remove(
+    numbers: Annotated[list[str], typer.Argument(help="Mobile numbers, any written form.")],
+) -> None:
+    """Take numbers off the manual and operator lists (the national list changes only by a load)."""
+    from payamak.sending import blacklist
+
+    _mobiles_or_fail(numbers)
+    with domain_errors(), _database() as db, db.transaction() as session:
+        result = blacklist.remove_numbers(session, numbers=numbers)
+    typer.echo(f"removed {result.removed}, not listed {result.not_listed}")
+    if result.still_national:
+        typer.echo(f"still blocked by the national list: {' '.join(result.still_national)}")
+
+
+@blacklist_app.command("check")
+def blacklist_check(number: Annotated[str, typer.Argument(help="A mobile number, any written form.")]) -> None:
+    """Say whether a number is blocked for advertising SMS, and by which lists."""
+    from payamak.sending import blacklist
+
+    with domain_errors(), _database() as db, db.transaction(readonly=True) as session:
+        result = blacklist.check_number(session, number=number)
+    typer.echo(f"{result.e164} blocked ({', '.join(result.kinds)})" if result.blocked else f"{result.e164} not blocked")
+
+
+@blacklist_app.command("load")
+def blacklist_load(
+    file: Annotated[Path, typer.Argument(help="One number a line, any written form; plain or gzip.")],
+) -> None:
+    """Replace the national (*800#) list from a file; the old list stays in force until it is done."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from payamak.sending import blacklist
+
+    try:
+        size = file.stat().st_size
+        file.open("rb").close()
+    except OSError as exc:
+        raise fail(f"error: file_unreadable: cannot read {file}: {exc.strerror or exc}") from exc
+    with domain_errors(), _database() as db:
+        with db.transaction() as session:
+            load_id = blacklist.begin_national_load(session, source=file.name, size=size).id
+        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task("reading", total=size)
+            load = blacklist.run_national_load(
+                db, load_id=load_id, path=file, progress=lambda step: bar.update(task, completed=step.bytes_read)
+            )
+    typer.echo(
+        f"loaded {load.numbers} numbers from {load.lines} lines: {load.invalid} invalid, {load.blank} blank,"
+        f" {load.valid - load.numbers} duplicates"
+    )
+    for sample in load.invalid_samples:
+        typer.echo(f"  line {sample['line']}: {sample['value']!r} ({sample['reason']})")
 
 
 def main() -> None:

@@ -48,6 +48,37 @@ class Settings(BaseSettings):
         default=False, description="Mark cookies Secure (set when served over HTTPS)."
     )
 
+    public_url: str | None = Field(
+        default=None,
+        description="This site's address as buyers reach it (https://sms.example.ir); payment "
+        "gateways send buyers back here. Unset: the address the request came to.",
+    )
+    payment_gateway: Literal["sandbox", "zarinpal"] = Field(
+        default="sandbox", description="Where credit is paid for. The sandbox takes no money: never in production."
+    )
+    zarinpal_merchant_id: str = Field(default="", description="Zarinpal merchant id (36 characters).")
+    zarinpal_base_url: str = Field(
+        default="https://payment.zarinpal.com",
+        description="Zarinpal's address; https://sandbox.zarinpal.com for their test gateway.",
+    )
+
+    advertising_hours: str = Field(
+        default="08:00-21:00",
+        description="When advertising SMS may go out (local time), e.g. 08:00-21:00, or 'always'.",
+        pattern=r"^(always|\d{2}:\d{2}-\d{2}:\d{2})$",
+    )
+    message_validity_hours: int = Field(default=24, ge=1, le=72, description="Unsent messages expire after this.")
+    max_parts: int = Field(default=10, ge=1, le=50, description="Longest text accepted, in SMS parts.")
+    max_schedule_days: int = Field(default=60, ge=1, description="How far ahead a send may be scheduled.")
+    opt_out_suffix: bool = Field(default=True, description="Append «لغو۱۱» to informational SMS that lack it.")
+
+    metrics_token: str | None = Field(
+        default=None, description="If set, /metrics answers only requests with `Authorization: Bearer <token>`."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="`json`: one JSON object a line (time, level, logger, message, fields)."
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

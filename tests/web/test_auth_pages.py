@@ -31,7 +31,13 @@ def test_pages_need_login_and_return_after_it(client: TestClient, make_user) -> 
     page = client.get("/login?next=/simulator")
     r = client.post(
         "/login",
-        data={"mobile": user.mobile, "password": user.password, "remember": "1", "next": "/simulator", "csrf": csrf_of(page.text)},
+        data={
+            "mobile": user.mobile,
+            "password": user.password,
+            "remember": "1",
+            "next": "/simulator",
+            "csrf": csrf_of(page.text),
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"] == "/simulator"
@@ -46,7 +52,12 @@ def test_login_redirect_stays_on_this_site(client: TestClient, make_user) -> Non
     page = client.get("/login")
     r = client.post(
         "/login",
-        data={"mobile": user.mobile, "password": user.password, "next": "//evil.example/x", "csrf": csrf_of(page.text)},
+        data={
+            "mobile": user.mobile,
+            "password": user.password,
+            "next": "//evil.example/x",
+            "csrf": csrf_of(page.text),
+        },
         follow_redirects=False,
     )
     assert r.headers["location"] == "/"
@@ -63,7 +74,9 @@ def test_forms_refuse_a_missing_or_wrong_csrf_token(client: TestClient, make_use
 def test_wrong_password_shows_the_error_on_the_form(client: TestClient, make_user) -> None:  # type: ignore[no-untyped-def]
     user = make_user()
     page = client.get("/login")
-    r = client.post("/login", data={"mobile": user.mobile, "password": "nope-nope", "csrf": csrf_of(page.text)})
+    r = client.post(
+        "/login", data={"mobile": user.mobile, "password": "nope-nope", "csrf": csrf_of(page.text)}
+    )
     assert r.status_code == 400 and "رمز عبور درست نیست" in r.text and user.mobile in r.text
 
 
@@ -71,7 +84,12 @@ def test_signup_verify_logout_in_pages(client: TestClient, ctx: Context) -> None
     page = client.get("/signup")
     r = client.post(
         "/signup",
-        data={"mobile": "۰۹۳۵۱۲۳۴۵۶۷", "password": "page-password", "name": "گل‌فروشی", "csrf": csrf_of(page.text)},
+        data={
+            "mobile": "۰۹۳۵۱۲۳۴۵۶۷",
+            "password": "page-password",
+            "name": "گل‌فروشی",
+            "csrf": csrf_of(page.text),
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"].startswith("/verify?mobile=")
@@ -106,7 +124,12 @@ def test_forgotten_password_by_code(client: TestClient, ctx: Context, make_user)
     assert code
     r = client.post(
         "/reset",
-        data={"mobile": user.mobile, "code": code.group(0), "new_password": "after-reset-1", "csrf": csrf_of(r.text)},
+        data={
+            "mobile": user.mobile,
+            "code": code.group(0),
+            "new_password": "after-reset-1",
+            "csrf": csrf_of(r.text),
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303

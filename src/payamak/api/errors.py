@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from payamak.errors import (
@@ -41,6 +42,20 @@ class ErrorOut(BaseModel):
 
     error: str
     detail: str
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    type: str
+
+
+class ValidationErrorOut(ErrorOut):
+    """422: input that can never succeed as given; `field` names the first field at fault."""
+
+    field: str | None = None
+    fields: list[FieldError] | None = None
+    violations: list[dict[str, Any]] | None = None
 
 
 def language(request: Request) -> str:
@@ -107,6 +122,12 @@ _HTTP_CODES = {
 
 
 def http_error_response(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 400:
+        # The framework's "error parsing the body" (a form or JSON it could not read) is bad input
+        # like any other, so it is answered the way every other validation error is.
+        fa, en = "بدنهٔ درخواست خوانا نیست.", "The request body could not be read."
+        detail = en if language(request) == "en" else fa
+        return JSONResponse(error_body("validation_error", detail, field="body", fields=[]), status_code=422)
     code, fa, en = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail), str(exc.detail)))
     return JSONResponse(
         error_body(code, en if language(request) == "en" else fa),
@@ -115,7 +136,18 @@ def http_error_response(request: Request, exc: StarletteHTTPException) -> JSONRe
     )
 
 
+def out_of_range_response(request: Request, _exc: Exception) -> JSONResponse:
+    """A number too big for the database (an id of 2**63) names nothing that exists."""
+    fa, en = "عددی در درخواست بزرگ‌تر از حد مجاز است.", "A number in the request is out of range."
+    return JSONResponse(
+        error_body("value_out_of_range", en if language(request) == "en" else fa, field=None, fields=[]),
+        status_code=422,
+    )
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(OverflowError, out_of_range_response)
+    app.add_exception_handler(DataError, out_of_range_response)
     app.add_exception_handler(DomainError, domain_error_response)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_response)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error_response)  # type: ignore[arg-type]
@@ -137,3 +169,31 @@ _DESCRIPTIONS = {
     422: "Invalid input",
     429: "Too many attempts; see Retry-After",
 }
+
+
+def describe_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI document say what the API really answers on errors.
+
+    FastAPI documents 422 as its own `HTTPValidationError`; ours is `ValidationErrorOut`. Bodies
+    can also be refused before any route runs (413 too large, 415 wrong content type).
+    """
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in (ErrorOut, FieldError, ValidationErrorOut):
+        generated = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(generated.pop("$defs", {}))
+        components[model.__name__] = generated
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+
+    def ref(name: str, description: str) -> dict[str, Any]:
+        return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
+
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            if "422" in responses or operation.get("parameters") or operation.get("requestBody"):
+                responses["422"] = ref("ValidationErrorOut", "Invalid input")
+            if method in ("post", "put", "patch") and path.startswith("/api/") and operation.get("requestBody"):
+                responses.setdefault("413", ref("ErrorOut", _DESCRIPTIONS[413]))
+                responses.setdefault("415", ref("ErrorOut", _DESCRIPTIONS[415]))
+    return schema

@@ -188,7 +188,7 @@ def insert_key_messages(
     """
     if not len(keys):
         return
-    values = {
+    values: dict[str, Any] = {
         "send_id": send_id, "account_id": account_id, "operator": operator, "parts": parts, "price": price,
         "status": status, "due_at": due_at, "base": KEY_BASE,
     }  # fmt: skip

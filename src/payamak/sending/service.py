@@ -48,6 +48,8 @@ class SendRequest:
     group_ids: Sequence[int] = ()
     customer_ids: Sequence[int] = ()
     send_at: dt.datetime | None = None
+    # False: braces in the text are literal (the compatible APIs, whose callers know no placeholders).
+    personalise: bool = True
 
     def fingerprint(self) -> str:
         body = {
@@ -58,6 +60,7 @@ class SendRequest:
             "group_ids": sorted(self.group_ids),
             "customer_ids": sorted(self.customer_ids),
             "send_at": self.send_at.isoformat() if self.send_at else None,
+            "personalise": self.personalise,
         }
         return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
@@ -179,7 +182,7 @@ def plan(session: Session, *, settings: Settings, principal: Principal, request:
         if opening is not None:
             send_at, delayed_by = opening, "advertising_window"
 
-    names = placeholders(text)
+    names = placeholders(text) if request.personalise else []
     recipients = Recipients()
     recipients.add_numbers(request.recipients)
     if request.group_ids and names:

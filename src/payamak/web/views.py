@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
 
 from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from payamak import numbers
 from payamak.accounts import service as accounts
 from payamak.accounts.service import Principal
 from payamak.api.deps import SESSION_COOKIE, get_context
+from payamak.api.errors import status_for
 from payamak.errors import DomainError, Unauthenticated
 from payamak.providers.simulator import RecordingProvider
 from payamak.web.i18n import fa_digits, jalali, money, translate
@@ -36,32 +40,141 @@ def lang_of(request: Request) -> str:
     return "en" if wanted == "en" else "fa"
 
 
-def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+# The main menu; each page belongs to the menu entry of its first matching prefix in _SECTIONS.
+NAV: tuple[tuple[str, str], ...] = (
+    ("/", "panel"),
+    ("/send/advertising", "nav_advertising"),
+    ("/send/informational", "nav_informational"),
+    ("/groups", "nav_groups"),
+    ("/customers", "nav_customers"),
+    ("/credit", "nav_credit"),
+    ("/profile", "profile"),
+)
+ADMIN_NAV = ("/admin", "nav_admin")
+_SECTIONS = (
+    ("/sends/", "/"),
+    ("/imports/", "/groups"),
+    ("/pay/", "/credit"),
+    ("/send/advertising", "/send/advertising"),
+    ("/send/informational", "/send/informational"),
+    ("/groups", "/groups"),
+    ("/customers", "/customers"),
+    ("/credit", "/credit"),
+    ("/profile", "/profile"),
+    ("/admin", "/admin"),
+)
+# Confirmations shown after a redirect (?ok=key): only known keys, so a link cannot inject text.
+OK_KEYS = frozenset(
+    {
+        "saved",
+        "created",
+        "deleted",
+        "renamed",
+        "added",
+        "canceled",
+        "password_changed",
+        "revoked",
+        "granted",
+        "approved",
+        "rejected",
+        "sent",
+    }
+)
+
+
+def section_of(path: str) -> str:
+    if path == "/":
+        return "/"
+    for prefix, section in _SECTIONS:
+        if path.startswith(prefix):
+            return section
+    return ""
+
+
+def csrf_token(request: Request) -> str:
+    """The token of the double-submit check: the cookie's, or a new one set with this response."""
+    token = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "csrf", None)
+    if not token:
+        token = secrets.token_urlsafe(24)
+        request.state.csrf = token
+    return str(token)
+
+
+def local_number(e164: str | None) -> str:
+    """An Iranian number as people write it (09121234567); others stay in E.164."""
+    if not e164:
+        return "—"
+    return "0" + e164[3:] if e164.startswith("+98") else e164
+
+
+def reason_text(code: str, lang: str) -> str:
+    """Why a number was refused, in words (the code itself for a reason this version does not know)."""
+    try:
+        return numbers.reason_message(code, lang)
+    except KeyError:
+        return code
+
+
+def _context(request: Request, values: dict[str, Any]) -> dict[str, Any]:
     lang = lang_of(request)
     ctx = get_context(request)
-    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-    values.setdefault("principal", getattr(request.state, "principal", None))
-    response = templates.TemplateResponse(
-        request,
-        template,
-        {
-            "lang": lang,
-            "dir": "ltr" if lang == "en" else "rtl",
-            "t": lambda key: translate(key, lang),
-            "num": (lambda v: fa_digits(v)) if lang == "fa" else str,
-            "money": lambda v: money(v, lang),
-            "when": lambda v: jalali(v, ctx.settings.tz, lang=lang),
-            "csrf": token,
-            "simulated": isinstance(ctx.system_sms, RecordingProvider),
-            **values,
-        },
-        status_code=status,
+    principal: Principal | None = values.get("principal", getattr(request.state, "principal", None))
+    path = request.url.path
+    section = section_of(path)
+    nav = list(NAV) + ([ADMIN_NAV] if principal is not None and principal.is_admin else [])
+    other = "fa" if lang == "en" else "en"
+    # A page shown after a POST has no address of its own to reload: switch on its section.
+    here = (
+        request.url
+        if request.method in ("GET", "HEAD")
+        else request.url.replace(path=section or "/", query="")
     )
+    switch = here.remove_query_params("ok").include_query_params(lang=other)
+    ok = request.query_params.get("ok", "")
+    return {
+        "lang": lang,
+        "dir": "ltr" if lang == "en" else "rtl",
+        "t": lambda key: translate(key, lang),
+        "num": (lambda v: fa_digits(v)) if lang == "fa" else str,
+        "money": lambda v: money(v, lang),
+        "when": lambda v: jalali(v, ctx.settings.tz, lang=lang),
+        "day": lambda v: jalali(v, ctx.settings.tz, lang=lang, with_time=False),
+        "local": lambda v: fa_digits(local_number(v)) if lang == "fa" else local_number(v),
+        "status_label": lambda s: translate(f"status_{s}", lang),
+        "kind_name": lambda k: translate(f"kind_{k}", lang),
+        "reason": lambda code: reason_text(code, lang),
+        "csrf": csrf_token(request),
+        "simulated": isinstance(ctx.system_sms, RecordingProvider),
+        "principal": principal,
+        "nav": [(href, key, href == section) for href, key in nav],
+        "lang_switch": f"{switch.path}?{switch.query}",
+        "other_lang": other,
+        "ok": translate(f"ok_{ok}", lang) if ok in OK_KEYS else None,
+        **values,
+    }
+
+
+def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    ctx = get_context(request)
+    context = _context(request, values)
+    token = context["csrf"]
+    response = templates.TemplateResponse(request, template, context, status_code=status)
     if request.cookies.get(CSRF_COOKIE) != token:
         response.set_cookie(
             CSRF_COOKIE, token, httponly=True, samesite="lax", secure=ctx.settings.secure_cookies
         )
+    wanted = request.query_params.get("lang")
+    if wanted in ("fa", "en") and request.cookies.get("lang") != wanted:
+        # The switch in the header is a link: remember the choice for the pages that follow.
+        response.set_cookie(
+            "lang", wanted, max_age=365 * 86400, samesite="lax", secure=ctx.settings.secure_cookies
+        )
     return response
+
+
+def render_fragment(request: Request, template: str, **values: Any) -> str:
+    """A template rendered to a string with the page context, for parts that JavaScript swaps in."""
+    return templates.get_template(template).render(_context(request, values))
 
 
 def check_csrf(request: Request, token: str) -> None:
@@ -85,6 +198,11 @@ def page_principal(request: Request) -> Principal:
             principal = accounts.authenticate(session, token=token)
     except Unauthenticated as exc:
         raise LoginRequired from exc
+    if principal.touch_due:
+        # "Last seen" in the sessions list, written at most once a minute, in a small
+        # transaction of its own as the API does.
+        with ctx.db.transaction() as session:
+            accounts.touch(session, principal=principal)
     request.state.principal = principal
     return principal
 
@@ -111,20 +229,17 @@ def set_login_cookie(response: Response, request: Request, token: str, *, rememb
     )
 
 
+def set_language_cookie(response: Response, request: Request, lang: str) -> None:
+    if lang in ("fa", "en"):
+        secure = get_context(request).settings.secure_cookies
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", secure=secure)
+
+
 def error_text(request: Request, exc: DomainError) -> str:
     return exc.message(lang_of(request))
 
 
 # --- pages ----------------------------------------------------------------------------------
-
-
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request) -> Response:
-    principal = page_principal(request)
-    ctx = get_context(request)
-    with ctx.db.transaction(readonly=True) as session:
-        account = accounts.me(session, principal=principal)
-    return render(request, "home.html", account=account)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -168,6 +283,7 @@ def login_submit(
         )
     response = RedirectResponse(safe_next(next), status_code=303)
     set_login_cookie(response, request, login.token, remember=remember is not None)
+    set_language_cookie(response, request, login.account.language)
     return response
 
 
@@ -335,13 +451,62 @@ def simulator_page(request: Request) -> Response:
     return render(request, "simulator.html", messages=ctx.system_sms.recent(limit=30))
 
 
+class Forbidden(Exception):
+    """Raised by pages only administrators may see."""
+
+
+def _same_site_referer(request: Request) -> str:
+    """The page a form was posted from, when it is on this site."""
+    referer = urlparse(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.url.netloc:
+        return "/"
+    return safe_next(referer.path + (f"?{referer.query}" if referer.query else "")) if referer.path else "/"
+
+
+def _is_page(request: Request) -> bool:
+    path = request.url.path
+    return not path.startswith(("/api/", "/openapi", "/healthz", "/static/"))
+
+
 def install(app: FastAPI) -> None:
+    # Imported here: each of these modules imports this one for render() and the checks.
+    from payamak.billing.views import router as billing_pages
+    from payamak.web import (
+        admin_views,
+        credit_views,
+        customer_views,
+        panel,
+        phonebook_views,
+        profile_views,
+        send_views,
+    )
+
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
+    for module in (
+        panel,
+        send_views,
+        phonebook_views,
+        customer_views,
+        credit_views,
+        profile_views,
+        admin_views,
+    ):
+        app.include_router(module.router)
+    app.include_router(billing_pages)
+
+    api_domain_error = app.exception_handlers.get(DomainError)
+    api_validation = app.exception_handlers.get(RequestValidationError)
+    api_http = app.exception_handlers.get(StarletteHTTPException)
 
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, _exc: LoginRequired) -> Response:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method in ("GET", "HEAD"):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        else:
+            # A form posted after the login expired: come back to the page it was on, not to
+            # its POST-only address.
+            target = _same_site_referer(request)
         response = RedirectResponse(f"/login?next={quote(target)}", status_code=303)
         response.delete_cookie(SESSION_COOKIE)
         return response
@@ -349,3 +514,39 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(_CsrfFailed)
     async def _csrf(request: Request, _exc: _CsrfFailed) -> Response:
         return render(request, "message.html", status=403, message=translate("csrf", lang_of(request)))
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, _exc: Forbidden) -> Response:
+        return render(request, "message.html", status=403, message=translate("admin_only", lang_of(request)))
+
+    # Pages show what went wrong as a page; the API keeps its JSON answers.
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> Response:
+        if not _is_page(request) and api_domain_error is not None:
+            return await _call(api_domain_error, request, exc)
+        if isinstance(exc, Unauthenticated):
+            return await _to_login(request, LoginRequired())
+        return render(request, "message.html", status=status_for(exc), message=error_text(request, exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if not _is_page(request) and api_validation is not None:
+            return await _call(api_validation, request, exc)
+        return render(request, "message.html", status=400, message=translate("bad_request", lang_of(request)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if not _is_page(request) and api_http is not None:
+            return await _call(api_http, request, exc)
+        key = "page_not_found" if exc.status_code == 404 else "bad_request"
+        return render(
+            request, "message.html", status=exc.status_code, message=translate(key, lang_of(request))
+        )
+
+
+async def _call(handler: Any, request: Request, exc: Exception) -> Response:
+    result = handler(request, exc)
+    if inspect.isawaitable(result):
+        result = await result
+    response: Response = result
+    return response

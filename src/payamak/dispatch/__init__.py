@@ -1,0 +1,1 @@
+"""Delivery: routes, the queue worker (claim, throttle, submit, retry), receipts and inbound SMS."""

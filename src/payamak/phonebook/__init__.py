@@ -1,0 +1,1 @@
+"""Phonebook: groups of numbers, customers, atomic streaming imports with progress, exports."""
