@@ -22,9 +22,10 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
+import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
@@ -87,7 +88,7 @@ SUBMIT_FAILURES: Final = Counter(
 )
 RECEIPT_LATENCY: Final = Histogram(
     "payamak_receipt_latency_seconds",
-    "Time from a message's acceptance by the SMSC to its final delivery receipt, by route.",
+    "Time from a message's submit to its final delivery receipt, by route (a sample when many wait).",
     ["route"],
     buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600),
 )
@@ -98,25 +99,31 @@ class ReceiptClock:
     the two the dispatcher hears of first: an SMSC often sends the receipt before the submit's
     result has come back for the whole chunk. For one dispatcher's event loop (not thread-safe).
 
-    Memory is bounded: the oldest entries are dropped past `limit` (messages whose receipt never
-    comes, receipts for messages another process sent).
+    Memory is bounded. While `limit` messages wait for their receipt, further ones are not timed
+    until there is room again: a sample whose latencies are not skewed, where dropping the oldest
+    instead would drop exactly the slow ones. Entries older than `max_age` (a receipt that never
+    came) are forgotten, as are early receipts that no submit claimed within `early_age` (those
+    of messages another dispatcher sent).
     """
 
-    def __init__(self, limit: int = 200_000) -> None:
+    def __init__(self, limit: int = 100_000, max_age: float = 24 * 3600.0, early_age: float = 120.0) -> None:
         self.limit = limit
+        self.max_age = max_age
+        self.early_age = early_age
         self._sent: OrderedDict[tuple[int, str], tuple[str, float]] = OrderedDict()
         self._early: OrderedDict[tuple[int, str], float] = OrderedDict()
 
     def submitted(self, route: str, key: int, provider_ids: Iterable[str], began: float) -> None:
         """Messages of route `route` (the dispatcher's route key `key`) accepted by a submit that
         started at `began` (time.monotonic())."""
+        while self._sent and next(iter(self._sent.values()))[1] < began - self.max_age:
+            self._sent.popitem(last=False)
         for provider_id in provider_ids:
             arrived = self._early.pop((key, provider_id), None)
             if arrived is not None:
                 RECEIPT_LATENCY.labels(route=route).observe(max(0.0, arrived - began))
-            else:
+            elif len(self._sent) < self.limit:
                 self._sent[(key, provider_id)] = (route, began)
-        _trim(self._sent, self.limit)
 
     def receipt(self, key: int, provider_id: str, now: float | None = None) -> None:
         """A final receipt came in through the route with key `key`."""
@@ -124,14 +131,12 @@ class ReceiptClock:
         sent = self._sent.pop((key, provider_id), None)
         if sent is not None:
             RECEIPT_LATENCY.labels(route=sent[0]).observe(max(0.0, now - sent[1]))
-        else:
-            self._early[(key, provider_id)] = now
-            _trim(self._early, self.limit)
-
-
-def _trim(entries: OrderedDict[Any, Any], limit: int) -> None:
-    while len(entries) > limit:
-        entries.popitem(last=False)
+            return
+        while self._early and (
+            next(iter(self._early.values())) < now - self.early_age or len(self._early) >= self.limit
+        ):
+            self._early.popitem(last=False)
+        self._early[(key, provider_id)] = now
 
 
 # Paths answered without an INFO access line: load balancers and Prometheus call them every few
@@ -305,8 +310,10 @@ class DatabaseCollector(Collector):
                 # the states it last wrote will do for this scrape.
                 live = None
         for view in dispatch.route_views(session, dispatch_repo.routes(session), live):
-            if view.updated_at is None and not view.live:
-                continue  # no dispatcher has reported this route yet: unknown, so no sample
+            if not view.route.active or (view.updated_at is None and not view.live):
+                # Disabled on purpose (not a route that is down), or not reported by any
+                # dispatcher yet (unknown): no sample rather than a 0 that would page someone.
+                continue
             name = view.route.name
             up.add_metric([name], 1 if view.state == "up" else 0)
             binds_up.add_metric([name], view.binds_up)
@@ -384,10 +391,11 @@ def exposition(registry: CollectorRegistry) -> bytes:
     return generate_latest(REGISTRY) + generate_latest(registry)
 
 
-def _authorized(request: Request, token: str | None) -> bool:
+def authorized(authorization: str, token: str | None) -> bool:
+    """Whether an Authorization header carries the metrics token (always, when none is set)."""
     if not token:
         return True
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    scheme, _, given = authorization.partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
@@ -399,7 +407,7 @@ def install(app: FastAPI, ctx: Context) -> None:
     token = ctx.settings.metrics_token
 
     def metrics(request: Request) -> Response:
-        if not _authorized(request, token):
+        if not authorized(request.headers.get("authorization", ""), token):
             return JSONResponse(
                 {
                     "error": "not_authenticated",
@@ -412,6 +420,43 @@ def install(app: FastAPI, ctx: Context) -> None:
 
     app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
     app.add_middleware(RequestObserver)
+
+
+def serve_process_metrics(host: str, port: int, *, token: str | None = None) -> Callable[[], None]:
+    """Serve this process's own counters (what its dispatcher reports, CPU, memory) at
+    http://host:port/metrics from a background thread, for `payamak dispatcher`, which serves no
+    HTTP otherwise. The queue and route metrics come from the API processes' /metrics.
+
+    Returns the function that stops it."""
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    from prometheus_client import make_wsgi_app
+
+    exporter = make_wsgi_app(REGISTRY)
+
+    def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not authorized(str(environ.get("HTTP_AUTHORIZATION", "")), token):
+            start_response(
+                "401 Unauthorized", [("Content-Type", "text/plain"), ("WWW-Authenticate", "Bearer")]
+            )
+            return [b"a valid metrics token is needed\n"]
+        body: Iterable[bytes] = exporter(environ, start_response)
+        return body
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            # A line per scrape on stderr would drown the dispatcher's own.
+            return
+
+    server: WSGIServer = make_server(host, port, guarded, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, name="metrics-exporter", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return stop
 
 
 # --- the middleware -------------------------------------------------------------------------

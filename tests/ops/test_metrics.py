@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
@@ -14,7 +23,7 @@ from payamak.api.app import create_app
 from payamak.context import Context
 from payamak.db import Database, utcnow
 from payamak.dispatch import service as dispatch
-from payamak.metrics import DatabaseCollector, ReceiptClock
+from payamak.metrics import DatabaseCollector, ReceiptClock, serve_process_metrics
 from payamak.providers.smpp import SimulatedSmsc, SmscConfig
 
 from .conftest import Samples, Shop, dispatcher_for, parse_metrics, value, wait_for
@@ -132,6 +141,15 @@ def test_queue_metrics_follow_messages_through_the_dispatcher(shop: Shop, app_cl
     assert value(running, "payamak_route_binds_up", route="main") == 1
     assert value(running, "payamak_route_state_age_seconds", route="main") == 0
 
+    # What the dispatcher reports as it goes: three accepted by the SMSC, three receipts timed.
+    def delta(name: str) -> float:
+        return value(running, name, route="main") - value(queued, name, route="main")
+
+    assert delta("payamak_messages_submitted_total") == 3
+    assert delta("payamak_submit_failures_total") == 0
+    assert delta("payamak_receipt_latency_seconds_count") == 3
+    assert 0 < delta("payamak_receipt_latency_seconds_sum") < 3 * 20
+
     _, stopped = scrape(app_client)
     assert value(stopped, "payamak_dispatchers_alive") == 0
     # What the dispatcher wrote as it stopped: the route was up while it ran.
@@ -193,8 +211,69 @@ def test_receipt_clock_times_receipts_that_come_before_or_after_the_result() -> 
     clock.receipt(8, "b", now=104.0)  # same id through another route: not this message
     assert observed("count") == 2
     assert observed("sum") == pytest.approx(3.5)
-    # Never more than `limit` remembered: the oldest unanswered go first.
-    for early in ("x", "y", "z"):
-        clock.receipt(9, early, now=1.0)
-    clock.submitted("clock-test", 9, ["x", "y", "z"], began=0.5)
-    assert observed("count") == 4  # y and z; x was forgotten
+    # At `limit` waiting, new messages are not timed (dropping old ones would drop the slow ones).
+    clock.submitted("clock-test", 9, ["x", "y", "z"], began=200.0)
+    for sent in ("x", "y", "z"):
+        clock.receipt(9, sent, now=201.0)
+    assert observed("count") == 3  # x only
+    # A receipt that never comes, and one for a message nobody here sent, are forgotten in time.
+    clock = ReceiptClock(max_age=10, early_age=5)
+    clock.submitted("clock-test", 1, ["old"], began=0.0)
+    clock.submitted("clock-test", 1, ["new"], began=20.0)
+    clock.receipt(1, "old", now=21.0)  # lands among the early receipts instead
+    clock.receipt(1, "other", now=30.0)  # and is forgotten as this one comes
+    clock.submitted("clock-test", 1, ["old"], began=29.0)
+    assert observed("count") == 3
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_process_exporter_serves_this_process_counters_behind_the_token() -> None:
+    port = _free_port()
+    stop = serve_process_metrics("127.0.0.1", port, token="scrape-me")
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        assert httpx.get(url).status_code == 401
+        assert httpx.get(url, headers={"Authorization": "Bearer nope"}).status_code == 401
+        answer = httpx.get(url, headers={"Authorization": "Bearer scrape-me"})
+        assert answer.status_code == 200
+        names, _ = parse_metrics(answer.text)
+        assert {
+            "payamak_messages_submitted",
+            "payamak_receipt_latency_seconds",
+            "process_cpu_seconds",
+        } <= names
+    finally:
+        stop()
+
+
+def test_standalone_dispatcher_serves_its_metrics(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYAMAK_")}
+    env.update(PAYAMAK_DATA_DIR=str(tmp_path), PAYAMAK_DISPATCH_SMSC_PORT="0")
+    command = [sys.executable, "-m", "payamak", "dispatcher", "--metrics-port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    stderr = process.stderr
+    assert stderr is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(stderr.readline, "")), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        # Stopped only once it runs: a SIGTERM before its handlers are in would just kill it.
+        while not any(" started " in line for line in lines):
+            assert time.monotonic() < deadline and process.poll() is None, lines
+            time.sleep(0.1)
+        answer = httpx.get(f"http://127.0.0.1:{port}/metrics")
+        assert answer.status_code == 200
+        assert "payamak_messages_submitted" in parse_metrics(answer.text)[0]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        reader.join(timeout=10)
+        stderr.close()
+    assert process.returncode == 0, lines

@@ -40,6 +40,10 @@ def install(app: typer.Typer, admin_app: typer.Typer) -> None:
             typer.Option(help="Messages claimed and not yet written at most (PAYAMAK_DISPATCH_WINDOW)."),
         ] = None,
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every bind and retry.")] = False,
+        metrics_port: Annotated[
+            int | None, typer.Option(help="Serve this process's metrics at http://HOST:PORT/metrics.")
+        ] = None,
+        metrics_host: Annotated[str, typer.Option(help="Address for --metrics-port.")] = "127.0.0.1",
     ) -> None:
         """Run the dispatcher alone until SIGTERM or Ctrl-C.
 
@@ -55,6 +59,13 @@ def install(app: typer.Typer, admin_app: typer.Typer) -> None:
 
         conf = cli.settings()
         logs.configure(format=conf.log_format, level=logging.INFO if verbose else logging.WARNING)
+        if metrics_port is not None:
+            from payamak.metrics import serve_process_metrics
+
+            try:
+                serve_process_metrics(metrics_host, metrics_port, token=conf.metrics_token)
+            except OSError as exc:
+                raise cli.fail(f"error: cannot listen on {metrics_host}:{metrics_port}: {exc}") from exc
         conf.ensure_data_dir()
         try:
             if conf.is_sqlite:

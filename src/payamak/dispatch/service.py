@@ -218,6 +218,10 @@ def apply_batch(
         if isinstance(result, state.Outcome):
             outcome = result
             provider_id = None
+        elif result.accepted:
+            # The common case, without the call: accepted is sent, whatever the attempt.
+            outcome = state.SENT
+            provider_id = result.provider_id
         else:
             outcome = state.after_submit(
                 result,

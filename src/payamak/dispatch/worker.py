@@ -51,6 +51,7 @@ from typing import Any, TypeVar
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from payamak import metrics
 from payamak.config import Settings
 from payamak.db import Database, utcnow
 from payamak.dispatch import repository as repo
@@ -195,6 +196,7 @@ class Dispatcher:
         self._last_reload = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._final_states: list[RouteState] | None = None
+        self._receipt_clock = metrics.ReceiptClock()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -404,6 +406,8 @@ class Dispatcher:
 
     def _hooks(self, key: int) -> ProviderHooks:
         def on_receipt(receipt: Receipt) -> None:
+            if receipt.final:
+                self._receipt_clock.receipt(key, receipt.provider_id)
             runtime = self._runtimes.get(key)
             spec = runtime.spec if runtime is not None else None
             self._batch.receipts.append(
@@ -558,6 +562,7 @@ class Dispatcher:
                 task.add_done_callback(self._submits.discard)
 
     async def _submit(self, runtime: RouteRuntime, items: list[Claimed]) -> None:
+        began = time.monotonic()
         messages = [
             OutgoingSms(
                 to=item.row.recipient,
@@ -597,6 +602,11 @@ class Dispatcher:
         runtime.submitted += len(results)
         failures = [r for r in results if not r.accepted]
         runtime.failed += len(failures)
+        # For /metrics: the submit rate per route, and the start of each message's receipt latency.
+        metrics.MESSAGES_SUBMITTED.labels(route=runtime.spec.name).inc(len(results) - len(failures))
+        metrics.SUBMIT_FAILURES.labels(route=runtime.spec.name).inc(len(failures))
+        accepted = [r.provider_id for r in results if r.accepted and r.provider_id]
+        self._receipt_clock.submitted(runtime.spec.name, runtime.spec.key, accepted, began)
         if (
             failures
             and len(failures) == len(results)

@@ -152,12 +152,23 @@ def insert_messages(session: Session, rows: Iterable[tuple[Any, ...]]) -> int:
                 copy.write_row(row)
                 count += 1
         return count
+    due = MESSAGE_COLUMNS.index("due_at")
+
+    def stored(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        # The queue compares times as text on SQLite, so they must be written exactly as
+        # SQLAlchemy writes them (naive UTC with microseconds), not as sqlite3 formats them.
+        when = row[due]
+        if isinstance(when, dt.datetime):
+            text = when.astimezone(dt.UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+            return (*row[:due], text, *row[due + 1 :])
+        return row
+
     placeholders = ", ".join("?" for _ in MESSAGE_COLUMNS)
     sql = f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608 - fixed columns
     cur = raw.cursor()  # type: ignore[union-attr]
     batch: list[tuple[Any, ...]] = []
     for row in rows:
-        batch.append(row)
+        batch.append(stored(row))
         if len(batch) >= 50_000:
             cur.executemany(sql, batch)
             count += len(batch)
@@ -209,11 +220,19 @@ def insert_key_messages(
 
 
 def cancel_waiting(session: Session, *, send_id: int, now: dt.datetime) -> tuple[int, int]:
-    """Cancel the messages not yet taken by a dispatcher; returns (how many, their summed price)."""
-    waiting = (Message.send_id == send_id) & Message.status.in_(("scheduled", "queued"))
-    count, total = session.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Message.price), 0)).where(waiting)).one()
-    session.execute(sa.update(Message).where(waiting).values(status="canceled", done_at=now, error="canceled"))
-    return int(count), int(total)
+    """Cancel the messages not yet taken by a dispatcher; returns (how many, their summed price).
+
+    One UPDATE … RETURNING, so a message a dispatcher claims at the same moment is either
+    canceled and counted here, or claimed and not refunded: never both.
+    """
+    stmt = (
+        sa.update(Message)
+        .where(Message.send_id == send_id, Message.status.in_(("scheduled", "queued")))
+        .values(status="canceled", done_at=now, error="canceled")
+        .returning(Message.price)
+    )
+    prices = session.scalars(stmt).all()
+    return len(prices), int(sum(prices))
 
 
 # --- inbound and forbidden words ------------------------------------------------------------
