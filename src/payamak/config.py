@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         description="Zarinpal's address; https://sandbox.zarinpal.com for their test gateway.",
     )
 
+    max_concurrent_requests: int | None = Field(
+        default=None,
+        ge=1,
+        description="Requests let into the app at once (the rest queue); default 10 on SQLite, 25 on PostgreSQL.",
+    )
+
     advertising_hours: str = Field(
         default="08:00-21:00",
         description="When advertising SMS may go out (local time), e.g. 08:00-21:00, or 'always'.",

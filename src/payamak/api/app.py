@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from payamak import __version__
 from payamak.accounts.endpoints import router as accounts_router
 from payamak.api import errors
-from payamak.api.middleware import BodyGuard
+from payamak.api.middleware import BodyGuard, ConcurrencyGate
 from payamak.billing.endpoints import router as billing_router
 from payamak.compat.endpoints import router as compat_router
 from payamak.compat.kavenegar import router as kavenegar_router
@@ -97,6 +97,8 @@ def create_app(
     from payamak.web.views import install as install_web
 
     install_web(app)
+    gate = ctx.settings.max_concurrent_requests or (10 if ctx.db.dialect == "sqlite" else 25)
+    app.add_middleware(ConcurrencyGate, limit=gate)
     app.add_middleware(
         BodyGuard,
         max_body=ctx.settings.max_body_bytes,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -107,3 +108,25 @@ async def _refuse(send: Send, status: int, code: str, lang: str, **values: objec
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class ConcurrencyGate:
+    """Lets at most `limit` requests into the application at once; the rest wait their turn here.
+
+    A request's unit of work spans several trips to the worker-thread pool (authentication, the
+    endpoint, the commit) and holds a database connection, and sometimes a lock, in between. With
+    more requests inside than threads or connections, the one holding a lock can wait for a thread
+    that every other request occupies while it waits for that lock. Queuing requests before they
+    take anything keeps the number inside below both pools, so every one can finish.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.gate = asyncio.Semaphore(limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        async with self.gate:
+            await self.app(scope, receive, send)

@@ -17,7 +17,7 @@ outside Iran and "other" for an Iranian mobile whose operator is not known.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -246,8 +246,9 @@ class ProviderHooks:
     """What a provider factory gets besides the route: where to hand receipts and inbound SMS,
     and where the built-in simulated SMSC listens (for simulator routes)."""
 
-    on_receipt: Callable[[Receipt], None]
-    on_inbound: Callable[[Inbound], None]
+    # Each returns an awaitable the provider waits on before acknowledging the PDU to the SMSC.
+    on_receipt: Callable[[Receipt], Awaitable[None] | None]
+    on_inbound: Callable[[Inbound], Awaitable[None] | None]
     smsc_host: str = "127.0.0.1"
     smsc_port: int = 2775
 

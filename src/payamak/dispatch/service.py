@@ -8,6 +8,7 @@ or not at all.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
@@ -82,6 +83,9 @@ class Batch:
     results: list[tuple[Claimed, SubmitResult | state.Outcome]] = field(default_factory=list)
     receipts: list[PendingReceipt] = field(default_factory=list)
     inbound: list[Inbound] = field(default_factory=list)
+    # Resolved once this batch commits: only then does the provider acknowledge the receipts and
+    # inbound messages to the SMSC, which re-sends any it never saw acknowledged.
+    acks: list[asyncio.Future[None]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.results) + len(self.receipts) + len(self.inbound)
@@ -90,6 +94,13 @@ class Batch:
         self.results.extend(other.results)
         self.receipts.extend(other.receipts)
         self.inbound.extend(other.inbound)
+        self.acks.extend(other.acks)
+
+    def committed(self) -> None:
+        for ack in self.acks:
+            if not ack.done():
+                ack.set_result(None)
+        self.acks.clear()
 
 
 @dataclass(slots=True)

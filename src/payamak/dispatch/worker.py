@@ -404,8 +404,14 @@ class Dispatcher:
         self._submits.add(task)
         task.add_done_callback(self._submits.discard)
 
+    def _ack_after_commit(self) -> asyncio.Future[None]:
+        """A future the provider waits on before acknowledging: resolved when the open batch commits."""
+        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._batch.acks.append(ack)
+        return ack
+
     def _hooks(self, key: int) -> ProviderHooks:
-        def on_receipt(receipt: Receipt) -> None:
+        def on_receipt(receipt: Receipt) -> asyncio.Future[None]:
             if receipt.final:
                 self._receipt_clock.receipt(key, receipt.provider_id)
             runtime = self._runtimes.get(key)
@@ -421,9 +427,11 @@ class Dispatcher:
             )
             if len(self._batch.receipts) >= self.config.flush_max:
                 self._flush_now.set()
+            return self._ack_after_commit()
 
-        def on_inbound(inbound: Inbound) -> None:
+        def on_inbound(inbound: Inbound) -> asyncio.Future[None]:
             self._batch.inbound.append(inbound)
+            return self._ack_after_commit()
 
         smsc = self.smsc
         return ProviderHooks(
@@ -651,6 +659,7 @@ class Dispatcher:
             self._failed_batch = batch
             return False
         self._waiting = waiting
+        batch.committed()
         self._index.commit(*staged)
         self.stats.add(report)
         if report.results:

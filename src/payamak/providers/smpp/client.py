@@ -531,8 +531,7 @@ class _Bind:
                             link.abort()
                             return
                     elif command_id == pdu.DELIVER_SM:
-                        link.send(pdu.encode_frame(pdu.DELIVER_SM_RESP, 0, sequence, b"\0"))
-                        provider._deliver(body)
+                        provider._deliver(body, _acknowledger(link, sequence))
                     elif command_id == pdu.ENQUIRE_LINK:
                         link.send(pdu.encode_frame(pdu.ENQUIRE_LINK_RESP, 0, sequence))
                     elif command_id == pdu.UNBIND:
@@ -611,7 +610,7 @@ class SmppProvider:
         self._reference = random.randrange(256)
         self._prefixes: dict[str, bytes] = {}
         self._reassembler = Reassembler()
-        self._backlog: deque[Awaitable[Any]] = deque()
+        self._backlog: deque[tuple[Awaitable[Any], Callable[[], None]]] = deque()
         self._backlog_task: asyncio.Task[None] | None = None
         self._started = False
         self._closing: asyncio.Future[None] | None = None
@@ -869,57 +868,89 @@ class SmppProvider:
 
     # -- receiving --------------------------------------------------------------------------------
 
-    def _deliver(self, body: bytes) -> None:
+    def _deliver(self, body: bytes, ack: Callable[[], None]) -> None:
+        """Hand a deliver_sm to its callback; `ack` answers the SMSC.
+
+        When the callback returns an awaitable (the dispatcher's: done once the receipt is
+        committed), the answer waits for it, so a receipt is never acknowledged and then lost in
+        a crash: the SMSC sends again whatever it saw no answer to.
+        """
         try:
             message = pdu.ShortMessage.decode(body)
         except pdu.PduError as exc:
             log.warning("%s: unreadable deliver_sm acknowledged and dropped: %s", self.route.name, exc)
+            ack()
             return
         if is_receipt(message.esm_class):
             receipt = parse_receipt(message, zone=self._zone, blacklist_errors=self.route.blacklist_errors)
             if receipt is None:
                 self.stats.unreadable_receipts += 1
+                ack()
                 return
             self.stats.receipts += 1
             if self._on_receipt is not None:
-                self._emit(self._on_receipt, receipt)
+                self._emit(self._on_receipt, receipt, ack)
+            else:
+                ack()
             return
         try:
             assembled = self._reassembler.feed(message)
         except pdu.PduError as exc:
             log.warning("%s: inbound message with a broken header dropped: %s", self.route.name, exc)
+            ack()
             return
-        if assembled is None:
+        if assembled is None or self._on_inbound is None:
+            ack()  # a part kept for reassembly, or nobody listening
+            if assembled is not None:
+                self.stats.inbound += 1
             return
         self.stats.inbound += 1
-        if self._on_inbound is not None:
-            inbound = Inbound(
-                from_=_address(message.source_addr, message.source_addr_ton),
-                to=_address(message.destination_addr, message.dest_addr_ton),
-                text=assembled.text,
-                received_at=datetime.now(UTC),
-            )
-            self._emit(self._on_inbound, inbound)
+        inbound = Inbound(
+            from_=_address(message.source_addr, message.source_addr_ton),
+            to=_address(message.destination_addr, message.dest_addr_ton),
+            text=assembled.text,
+            received_at=datetime.now(UTC),
+        )
+        self._emit(self._on_inbound, inbound, ack)
 
-    def _emit(self, callback: Callable[[Any], Awaitable[None] | None], value: Receipt | Inbound) -> None:
+    def _emit(
+        self, callback: Callable[[Any], Awaitable[None] | None], value: Receipt | Inbound, ack: Callable[[], None]
+    ) -> None:
         try:
             result = callback(value)
         except Exception:
             log.exception("%s: callback failed for %r", self.route.name, value)
+            ack()
             return
         if inspect.isawaitable(result):
-            self._backlog.append(result)
+            self._backlog.append((result, ack))
             if self._backlog_task is None or self._backlog_task.done():
                 self._backlog_task = asyncio.create_task(self._drain_backlog(0))
+        else:
+            ack()
 
     async def _drain_backlog(self, down_to: int) -> None:
         backlog = self._backlog
         while len(backlog) > down_to:
-            awaitable = backlog.popleft()
+            awaitable, ack = backlog.popleft()
             try:
                 await awaitable
+            except asyncio.CancelledError:
+                raise
             except Exception:
+                # Not acknowledged: the SMSC will send it again.
                 log.exception("%s: callback failed", self.route.name)
+                continue
+            ack()
+
+
+def _acknowledger(link: Any, sequence: int) -> Callable[[], None]:
+    def ack() -> None:
+        # The connection may have closed meanwhile; the SMSC then re-sends on the next bind.
+        with contextlib.suppress(Exception):
+            link.send(pdu.encode_frame(pdu.DELIVER_SM_RESP, 0, sequence, b"\0"))
+
+    return ack
 
 
 def _set_none(future: asyncio.Future[None]) -> None:

@@ -107,7 +107,7 @@ class SmscConfig:
     blocked_rate: float = 0.0
     max_tps: int | None = None
     # deliver_sm sent and not yet answered, per bind.
-    deliver_window: int = 256
+    deliver_window: int = 4096
     # Reassembled submissions kept in `submissions`; 0 keeps none (and skips the work).
     keep: int = 10_000
     seed: int | None = None
