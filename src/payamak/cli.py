@@ -134,12 +134,14 @@ def create_user(
     password = sys.stdin.readline().rstrip("\r\n")
     conf = settings()
     db = Database(conf.sqlalchemy_url)
-    with domain_errors(), db.transaction() as session:
-        account = accounts.create_user(
-            session, passwords=Passwords(), mobile=mobile, password=password, name=name, admin=admin
-        )
-        typer.echo(f"created {account.role} {account.mobile} (id {account.id})")
-    db.dispose()
+    try:
+        with domain_errors(), db.transaction() as session:
+            account = accounts.create_user(
+                session, passwords=Passwords(), mobile=mobile, password=password, name=name, admin=admin
+            )
+            typer.echo(f"created {account.role} {account.mobile} (id {account.id})")
+    finally:
+        db.dispose()
 
 
 sender_names_app = typer.Typer(help="Sender names (نام صادرکننده) accounts register.", no_args_is_help=True)
@@ -156,10 +158,12 @@ def approve_sender_name(
     from payamak.db import Database
 
     db = Database(settings().sqlalchemy_url)
-    with domain_errors(), db.transaction() as session:
-        record = accounts.approve_sender_name_by_mobile(session, mobile=mobile, name=name)
-        typer.echo(f"approved «{record.name}» for {mobile}")
-    db.dispose()
+    try:
+        with domain_errors(), db.transaction() as session:
+            record = accounts.approve_sender_name_by_mobile(session, mobile=mobile, name=name)
+            typer.echo(f"approved «{record.name}» for {mobile}")
+    finally:
+        db.dispose()
 
 
 @app.command()
