@@ -175,6 +175,10 @@ def test_status_panel_list_and_export(client: TestClient, shop) -> None:  # type
     assert page["total"] == 3 and [s["text"] for s in page["items"]] == ["سه", "دو"]
     assert page["items"][0]["counts"] == {"queued": 1}
     sid = page["items"][0]["id"]
+    client.post(f"{API}/sends/{page['items'][1]['id']}/cancel", headers=shop.headers)
+    assert [s["text"] for s in client.get(f"{API}/sends?status=canceled", headers=shop.headers).json()["items"]] == ["دو"]
+    assert client.get(f"{API}/sends?status=queued", headers=shop.headers).json()["total"] == 2
+    assert client.get(f"{API}/sends?kind=informational", headers=shop.headers).json()["total"] == 0
     csv = client.get(f"{API}/sends/{sid}/export?format=csv", headers=shop.headers)
     assert csv.status_code == 200 and "+989121234567" in csv.content.decode("utf-8-sig")
     xlsx = client.get(f"{API}/sends/{sid}/export?format=xlsx", headers=shop.headers)

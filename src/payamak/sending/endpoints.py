@@ -80,9 +80,14 @@ def list_sends(
     caller: Caller, session: Tx, limit: int = Query(20, ge=1, le=200), offset: int = Query(0, ge=0),
     kind: Literal["advertising", "informational"] | None = None, since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    status: Literal["scheduled", "queued", "done", "canceled"] | None = Query(
+        None, description="scheduled: waiting for its time; queued: going out (or sending); done; canceled."
+    ),
 ) -> schemas.SendPage:  # fmt: skip
-    """Sends, newest first, with their counts per recipient status."""
-    rows, total = sending.list_sends(session, principal=caller, limit=limit, offset=offset, kind=kind, since=since, until=until)
+    """Sends, newest first, with their counts per recipient status; filter by kind, status and date."""
+    rows, total = sending.list_sends(
+        session, principal=caller, limit=limit, offset=offset, kind=kind, state=status, since=since, until=until
+    )
     counts = sending.counts(session, sends=rows)
     return schemas.SendPage(items=[send_out(s, counts.get(s.id)) for s in rows], total=total)
 

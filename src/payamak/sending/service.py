@@ -413,9 +413,12 @@ def state_of(send: Send, by_status: dict[str, int]) -> str:
 
 def list_sends(
     session: Session, *, principal: Principal, limit: int, offset: int, kind: str | None = None,
-    since: dt.datetime | None = None, until: dt.datetime | None = None,
+    state: str | None = None, since: dt.datetime | None = None, until: dt.datetime | None = None,
 ) -> tuple[Sequence[Send], int]:  # fmt: skip
-    return repo.sends(session, account_id=principal.account_id, limit=limit, offset=offset, kind=kind, since=since, until=until)
+    return repo.sends(
+        session, account_id=principal.account_id, limit=limit, offset=offset, kind=kind, state=state, since=since,
+        until=until,
+    )  # fmt: skip
 
 
 def list_messages(
