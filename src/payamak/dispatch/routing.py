@@ -25,6 +25,7 @@ from payamak.dispatch.models import Route
 from payamak.errors import ValidationFailed
 from payamak.numbers import OPERATORS
 from payamak.providers.base import Provider
+from payamak.providers.kavenegar import KavenegarConfig, KavenegarConfigError, KavenegarProvider
 from payamak.providers.smpp import Inbound, Receipt, SmppProvider, SmppRoute
 
 ROUTE_OPERATORS: Final = frozenset({*OPERATORS, "foreign", "other"})
@@ -58,7 +59,7 @@ SMPP_FIELDS: Final[dict[str, type]] = {
     "receipt_timezone": str,
     "blacklist_errors": list,
 }
-SECRET_FIELDS: Final = frozenset({"password"})
+SECRET_FIELDS: Final = frozenset({"password", "api_key"})
 
 
 def _invalid(fa: str, en: str, field: str) -> ValidationFailed:
@@ -96,7 +97,17 @@ def check_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
         )
     if not isinstance(config, dict):
         raise _invalid("تنظیمات مسیر باید یک شیء JSON باشد.", "The config must be a JSON object.", "config")
+    if kind == "http" and config.get("provider") != "kavenegar":
+        return dict(config)  # a provider registered by someone else checks its own settings
     if kind == "http":
+        # Kavenegar's REST API: {"provider": "kavenegar", "api_key": …, "base_url": …}.
+        try:
+            KavenegarConfig.from_mapping(config)
+        except KavenegarConfigError as exc:
+            raise _invalid(
+                f"تنظیم «{exc.field}» مسیر HTTP درست نیست: {exc}", f"HTTP route setting {exc.field}: {exc}",
+                f"config.{exc.field}",
+            ) from exc
         return dict(config)
     out: dict[str, Any] = {}
     for key, value in config.items():
@@ -259,8 +270,20 @@ def _smpp_factory(spec: RouteSpec, hooks: ProviderHooks) -> Provider:
     return SmppProvider(route, on_receipt=hooks.on_receipt, on_inbound=hooks.on_inbound)
 
 
-# Route kinds the dispatcher can build a provider for. An HTTP provider registers itself here.
-FACTORIES: dict[str, ProviderFactory] = {"smpp": _smpp_factory, "simulator": _smpp_factory}
+def _http_factory(spec: RouteSpec, hooks: ProviderHooks) -> Provider:
+    def on_receipt(receipt: Receipt) -> None:
+        hooks.on_receipt(receipt)  # polled over HTTP: nothing to acknowledge to a peer
+
+    def on_inbound(inbound: Inbound) -> None:
+        hooks.on_inbound(inbound)
+
+    if spec.config.get("provider") != "kavenegar":
+        raise ValueError(f"no HTTP provider named {spec.config.get('provider')!r}")
+    return KavenegarProvider.from_config(spec.config, on_receipt=on_receipt, on_inbound=on_inbound)
+
+
+# Route kinds the dispatcher can build a provider for.
+FACTORIES: dict[str, ProviderFactory] = {"smpp": _smpp_factory, "simulator": _smpp_factory, "http": _http_factory}
 
 
 def register_factory(kind: str, factory: ProviderFactory) -> None:
@@ -307,7 +330,8 @@ class RouteRuntime:
             self.error = f"route_invalid: {exc}"
 
     async def start(self) -> None:
-        if isinstance(self.provider, SmppProvider):
+        # Both start at once: SMPP binds, Kavenegar polls for receipts and inbound SMS.
+        if isinstance(self.provider, SmppProvider | KavenegarProvider):
             await self.provider.start()
 
     def mark_down(self, reason: str, seconds: float) -> None:
