@@ -53,6 +53,44 @@ def domain_errors() -> Iterator[None]:
         raise fail(f"error: {exc.code}: {exc.message_en} ({exc.message_fa})") from exc
 
 
+def prepare_database(conf: Settings) -> None:
+    """Make sure the schema is the one this code needs before a long-running process starts.
+
+    The embedded SQLite database has one process, which upgrades it itself (`make run` relies on
+    that). A PostgreSQL database is shared by many processes: its schema changes only by `payamak
+    db upgrade`, run once before they start, so a process refuses a schema that is not current
+    instead of several of them migrating at once.
+    """
+    import logging
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from payamak.db import current_revisions, head_revisions, upgrade
+
+    try:
+        if conf.is_sqlite:
+            upgrade(conf.sqlalchemy_url)
+            return
+        # Reading the revision is no migration: Alembic's notes about its context would only
+        # stand before the one line that matters.
+        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+        current, heads = current_revisions(conf.sqlalchemy_url), head_revisions()
+    except SQLAlchemyError as exc:
+        raise fail(f"error: database_unreachable: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+    if current != heads:
+        raise fail(
+            f"error: database_outdated: the database schema is at {', '.join(sorted(current)) or 'none'}, "
+            f"this version needs {', '.join(sorted(heads))}: run `payamak db upgrade` first"
+        )
+
+
+SANDBOX_WARNING = (
+    "warning: payments go to the sandbox gateway, which takes no money: credit bought here is free. "
+    "Fine for trying Payamak out; to sell credit set PAYAMAK_PAYMENT_GATEWAY=zarinpal "
+    "and PAYAMAK_ZARINPAL_MERCHANT_ID."
+)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -61,7 +99,8 @@ def serve(
         Path | None, typer.Option(help="Data directory (default ./var or PAYAMAK_DATA_DIR).")
     ] = None,
 ) -> None:
-    """Run the API and web UI; an embedded SQLite database is created and upgraded by itself."""
+    """Run the API and web UI. An embedded SQLite database is created and upgraded by itself; a
+    PostgreSQL one must be upgraded first (`payamak db upgrade`)."""
     import logging
 
     import uvicorn
@@ -69,12 +108,11 @@ def serve(
 
     from payamak import logs
     from payamak.api.app import create_app
-    from payamak.db import upgrade
 
     conf = settings(data_dir)
     logs.configure(format=conf.log_format)
     conf.ensure_data_dir()
-    upgrade(conf.sqlalchemy_url)
+    prepare_database(conf)
     where = (
         make_url(conf.sqlalchemy_url).render_as_string(hide_password=True)
         if not conf.is_sqlite
@@ -82,8 +120,12 @@ def serve(
     )
     if conf.log_format == "json":
         logging.getLogger("payamak").info("Payamak on http://%s:%d", host, port, extra={"database": where})
+        if conf.payment_gateway == "sandbox":
+            logging.getLogger("payamak").warning(SANDBOX_WARNING)
     else:
         err.print(f"Payamak on http://{host}:{port}  (database: {where})", markup=False)
+        if conf.payment_gateway == "sandbox":
+            err.print(SANDBOX_WARNING, markup=False, style="bold yellow")
     # Uvicorn's own logging setup and access log are left out: lines go through `logs` (JSON when
     # asked), and the access log is written by the request middleware with the route template.
     uvicorn.run(

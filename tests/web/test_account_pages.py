@@ -161,6 +161,22 @@ def test_the_operator_grants_and_deducts_credit_with_a_reason(
         assert billing.balance(session, account_id=shop.user.id) == 10_000_000 - 1000
 
 
+def test_the_accounts_list_pages_through_every_account(
+    login: Callable[[Any], Browser], shop: Shop, make_user: Callable[..., Any]
+) -> None:
+    for n in range(60):  # with the shop's two accounts, 62: three pages of 30
+        make_user(f"0935{n:07d}")
+    page = login(shop.admin)
+    r = page.get("/admin/accounts")
+    assert r.status_code == 200 and r.text.count('action="/admin/accounts/') == 30
+    assert "صفحهٔ ۱ از ۳" in " ".join(r.text.split()) and 'rel="next"' in r.text
+    r = page.get("/admin/accounts?page=3")
+    assert r.text.count('action="/admin/accounts/') == 2 and 'rel="next"' not in r.text
+    assert f'action="/admin/accounts/{shop.user.id}/credit"' in r.text, "the oldest come last"
+    r = page.get("/admin/accounts?q=۰۹۳۵۰۰۰۰۰۱۷")
+    assert r.text.count('action="/admin/accounts/') == 1 and 'class="pager"' not in r.text
+
+
 def test_packages_and_tariffs_are_managed(login: Callable[[Any], Browser], shop: Shop, ctx: Context) -> None:
     page = login(shop.admin)
     r = page.post(

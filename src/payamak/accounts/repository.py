@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -29,14 +29,24 @@ def add(
     session.flush()
 
 
+def accounts_by_ids(session: Session, account_ids: Iterable[int]) -> Sequence[Account]:
+    wanted = set(account_ids)
+    if not wanted:
+        return []
+    return session.scalars(sa.select(Account).where(Account.id.in_(wanted))).all()
+
+
 def list_accounts(
     session: Session, *, limit: int, offset: int, query: str | None = None
-) -> Sequence[Account]:
-    stmt = sa.select(Account).order_by(Account.id.desc()).limit(limit).offset(offset)
+) -> tuple[Sequence[Account], int]:
+    """A page of accounts, newest first, and how many match in all."""
+    filters: list[sa.ColumnElement[bool]] = []
     if query:
         like = f"%{query}%"
-        stmt = stmt.where(sa.or_(Account.mobile.like(like), Account.name.like(like)))
-    return session.scalars(stmt).all()
+        filters.append(sa.or_(Account.mobile.like(like), Account.name.like(like)))
+    total = session.scalar(sa.select(sa.func.count()).select_from(Account).where(*filters)) or 0
+    stmt = sa.select(Account).where(*filters).order_by(Account.id.desc()).limit(limit).offset(offset)
+    return session.scalars(stmt).all(), int(total)
 
 
 # --- sessions -------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -229,7 +230,7 @@ def _consume_code(session: Session, *, settings: Settings, mobile: str, purpose:
             code="code_attempts_exceeded",
             retry_after=max(1, int((record.expires_at - now).total_seconds())),
         )
-    digits = code.strip().translate(_DIGITS)
+    digits = numbers.to_ascii_digits(code.strip())
     if not same(record.code_hash, code_hash(settings.signing_key, mobile, digits)):
         record.attempts += 1
         error = ValidationFailed(
@@ -242,9 +243,6 @@ def _consume_code(session: Session, *, settings: Settings, mobile: str, purpose:
         error.keep_changes = True  # the failed attempt must count even though the request fails
         raise error
     record.used_at = now
-
-
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
 
 def verify_mobile(session: Session, *, settings: Settings, mobile: str, code: str) -> Account:
@@ -547,6 +545,30 @@ def require_admin(principal: Principal) -> None:
         raise PermissionDenied(
             "این کار فقط از مدیر سامانه برمی‌آید.", "Only an administrator can do this.", code="admin_only"
         )
+
+
+def list_accounts(
+    session: Session, *, principal: Principal, query: str | None = None, offset: int = 0, limit: int = 30
+) -> tuple[Sequence[Account], int]:
+    """Every account for the operator, newest first, and how many match (admin).
+
+    `query` matches part of a mobile or a name; a whole mobile typed in any form (0912…, ۰۹۱۲…,
+    +98 912…) is first written as stored, in E.164.
+    """
+    require_admin(principal)
+    query = (query or "").strip()
+    if query:
+        with contextlib.suppress(ValidationFailed):
+            query = normalize_mobile(query)
+    return repo.list_accounts(session, query=query or None, offset=max(offset, 0), limit=max(limit, 1))
+
+
+def accounts_by_id(
+    session: Session, *, principal: Principal, account_ids: Iterable[int]
+) -> dict[int, Account]:
+    """The accounts of these ids that exist, by id: the owners shown beside names and lines (admin)."""
+    require_admin(principal)
+    return {account.id: account for account in repo.accounts_by_ids(session, account_ids)}
 
 
 # --- sender names ---------------------------------------------------------------------------

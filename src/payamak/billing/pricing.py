@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from payamak.billing.models import OPERATOR_KEYS, WILDCARD
+from payamak.numbers import digits_only
 
 MCI: Final = "MCI"
 OTHER: Final = "other"
@@ -41,8 +42,6 @@ DEFAULT_TARIFFS: Final[tuple[tuple[str, str, str, str, int], ...]] = (
     ("*", "*", "foreign", "*", 40_000),
 )
 """(kind, encoding, operator, line_prefix, price before VAT)."""
-
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
 
 class Rule(Protocol):
@@ -75,7 +74,7 @@ def line_digits(line: str | None) -> str:
     """The digits of a line number as typed ("+98 21-1234", "۵۰۰۰۱۲"), for prefix matching."""
     if not line:
         return ""
-    return "".join(ch for ch in line.translate(_DIGITS) if ch.isdigit())
+    return digits_only(line)
 
 
 def with_vat(price: int, vat_percent: int) -> int:

@@ -62,6 +62,7 @@ from payamak.billing.pricing import FOREIGN as FOREIGN
 from payamak.billing.pricing import PriceTable as PriceTable
 from payamak.db import utcnow
 from payamak.errors import Conflict, DomainError, NotFound, ValidationFailed
+from payamak.numbers import to_ascii_digits
 
 # --- errors ----------------------------------------------------------------------------------
 
@@ -707,7 +708,6 @@ class StatementPage:
 
 
 _DATE = re.compile(r"^\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})\s*$")
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
 
 def _day_start(value: str, *, tz: ZoneInfo, field: str) -> dt.datetime | None:
@@ -739,7 +739,7 @@ def _bad_date(field: str) -> ValidationFailed:
 def _bound(value: str | None, *, tz: ZoneInfo, field: str, end: bool) -> dt.datetime | None:
     if value is None or not value.strip():
         return None
-    text = value.translate(_DIGITS).strip()
+    text = to_ascii_digits(value).strip()
     day = _day_start(text, tz=tz, field=field)
     if day is not None:
         # A bare end date includes that whole day.

@@ -8,7 +8,6 @@ from typing import Final
 from payamak import numbers
 
 _IRAN_PREFIX: Final = "+98"
-_SEARCH_DIGITS: Final = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _NON_DIGITS: Final = re.compile(r"\D+")
 
 
@@ -49,7 +48,7 @@ def search_digits(query: str) -> str | None:
     The prefixes people put before a national number (0, +98, 0098) are not in the key, so they
     are dropped; 98 alone is kept because it can just as well be the start of the digits wanted.
     """
-    text = query.translate(_SEARCH_DIGITS)
+    text = numbers.to_ascii_digits(query)
     digits = _NON_DIGITS.sub("", text)
     if not digits:
         return None

@@ -64,7 +64,7 @@ from python_calamine import (
 )
 
 from payamak.errors import ValidationFailed
-from payamak.numbers import mobile_key
+from payamak.numbers import mobile_key, to_ascii_digits
 
 __all__ = [
     "CODES",
@@ -318,14 +318,13 @@ def _bad_column(column: int, width: int, *, same_as_phone: bool = False) -> Impo
 
 # --- phone-like values --------------------------------------------------------------------------
 
-_DIGIT_MAP: Final = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _NUMBER_SEPARATORS: Final = re.compile(r"[\s\-().+/\u200c-\u200f\u202a-\u202e\u2066-\u2069]+")
 _HAS_DIGIT: Final = re.compile(r"[0-9۰-۹٠-٩]")
 
 
 def _digits(value: object) -> str | None:
     if isinstance(value, str):
-        digits = _NUMBER_SEPARATORS.sub("", value.translate(_DIGIT_MAP))
+        digits = _NUMBER_SEPARATORS.sub("", to_ascii_digits(value))
         return digits if digits.isascii() and digits.isdigit() else None
     if isinstance(value, bool):
         return None

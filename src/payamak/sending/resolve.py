@@ -113,25 +113,34 @@ def fill(text: str, values: Mapping[str, str], names: list[str]) -> str:
     return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
 
 
-def count_by_operator(keys: BitMap) -> dict[str | None, int]:
-    """How many of the keys each operator has, by range counts over the prefix table (no per-key work)."""
+def _operator_ranges() -> tuple[tuple[int, int, str | None], ...]:
+    """The prefix table as key ranges [start, stop) with their operator, in table order; neighbouring
+    prefixes of one operator merge into one range, so a walk takes a few dozen steps, not a thousand."""
     span = 10 ** (MOBILE_LENGTH - OPERATOR_PREFIX_DIGITS)
-    counts: dict[str | None, int] = {}
+    ranges: list[tuple[int, int, str | None]] = []
     for prefix, operator in OPERATOR_BY_PREFIX.items():
         start = int(prefix) * span - numbers.KEY_BASE
-        n = keys.range_cardinality(start, start + span)
-        if n:
-            counts[operator] = counts.get(operator, 0) + n
-    return counts
+        if ranges and ranges[-1][1] == start and ranges[-1][2] == operator:
+            ranges[-1] = (ranges[-1][0], start + span, operator)
+        else:
+            ranges.append((start, start + span, operator))
+    return tuple(ranges)
 
 
-def split_by_operator(keys: BitMap) -> dict[str | None, BitMap]:
-    """The keys grouped by operator, by range intersections over the prefix table."""
-    span = 10 ** (MOBILE_LENGTH - OPERATOR_PREFIX_DIGITS)
-    parts: dict[str | None, BitMap] = {}
-    for prefix, operator in OPERATOR_BY_PREFIX.items():
-        start = int(prefix) * span - numbers.KEY_BASE
-        if keys.range_cardinality(start, start + span):
-            found = keys & BitMap(range(start, start + span))
-            parts[operator] = parts[operator] | found if operator in parts else found
-    return parts
+_OPERATOR_RANGES = _operator_ranges()
+
+
+def by_operator(keys: BitMap) -> dict[str | None, BitMap]:
+    """The keys grouped by operator, operators in the order of their first key in the prefix table.
+
+    Pricing counts each group (`len`), accepting writes each: one walk serves both. Range counts
+    find the operators present; each group is then one intersection with that operator's ranges.
+    """
+    masks: dict[str | None, BitMap] = {}
+    for start, stop, operator in _OPERATOR_RANGES:
+        if keys.range_cardinality(start, stop):
+            mask = masks.get(operator)
+            if mask is None:
+                mask = masks[operator] = BitMap()
+            mask.add_range(start, stop)
+    return {operator: keys & mask for operator, mask in masks.items()}

@@ -28,7 +28,7 @@ from payamak.sending import repository as repo
 from payamak.sending.blacklist import BlacklistCache
 from payamak.sending.models import FINAL_STATUSES, ForbiddenWord, Line, Message, Send
 from payamak.sending.optouts import opted_out_keys
-from payamak.sending.resolve import Recipients, count_by_operator, fill, placeholders, split_by_operator
+from payamak.sending.resolve import Recipients, by_operator, fill, placeholders
 from payamak.sending.window import next_opening
 
 Kind = Literal["advertising", "informational"]
@@ -256,7 +256,8 @@ def _cost(
             total += cost
             per_operator[operator or "other"] = per_operator.get(operator or "other", 0) + 1
         return total, per_operator
-    for operator, count in count_by_operator(targets).items():
+    for operator, keys in by_operator(targets).items():
+        count = len(keys)
         per_operator[operator or "other"] = per_operator.get(operator or "other", 0) + count
         total += price.per_message(operator, segments) * count
     if foreign:
@@ -346,7 +347,7 @@ def accept(
         repo.insert_messages(session, rows)
         return send
     # One text for all: the database writes the rows, one statement per operator.
-    for operator, keys in split_by_operator(p.targets_keys).items():
+    for operator, keys in by_operator(p.targets_keys).items():
         repo.insert_key_messages(
             session, send_id=send.id, account_id=principal.account_id, keys=keys.to_array(), operator=operator,
             parts=p.info.segments, price=p.price.per_message(operator, p.info.segments), status=status, due_at=p.send_at,
@@ -470,7 +471,7 @@ def add_line(
     """Add a sender line (admin). No owner: a shared line every account may send from."""
     if principal is not None:
         accounts.require_admin(principal)
-    digits = "".join(ch for ch in number.translate(_DIGITS) if ch.isdigit())
+    digits = numbers.digits_only(number)
     if not 4 <= len(digits) <= 16:
         raise ValidationFailed(
             "شمارهٔ خط باید ۴ تا ۱۶ رقم باشد.", "A line number has 4 to 16 digits.", code="line_invalid", field="number"
@@ -487,9 +488,6 @@ def add_line(
     line = Line(number=digits, kind=kind, account_id=owner_id, route_id=route_id, active=True)
     repo.add(session, line)
     return line
-
-
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
 
 def all_lines(session: Session, *, principal: Principal) -> Sequence[Line]:

@@ -6,25 +6,24 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from payamak.accounts import repository as accounts_repo
 from payamak.accounts import service as accounts
-from payamak.accounts.models import Account
 from payamak.api.deps import get_context
 from payamak.billing import service as billing
-from payamak.billing.models import ENCODINGS, KINDS, OPERATOR_KEYS, WILDCARD
+from payamak.billing.models import ENCODINGS, KINDS, OPERATOR_KEYS, WILDCARD, Package
 from payamak.billing.pricing import default_rules, with_vat
 from payamak.db import Database
 from payamak.dispatch import service as dispatch
 from payamak.dispatch import worker
-from payamak.errors import DomainError, ValidationFailed
+from payamak.errors import DomainError
 from payamak.sending import blacklist
 from payamak.sending import service as sending
 from payamak.web import forms
@@ -58,42 +57,28 @@ def admin_home(request: Request) -> Response:
 # --- accounts and credit --------------------------------------------------------------------
 
 
-def _mobile_query(query: str) -> str:
-    """A search typed as a mobile in any form matches the stored E.164; anything else as typed."""
-    try:
-        return accounts.normalize_mobile(query)
-    except ValidationFailed:
-        return query
-
-
 def _accounts_page(
     request: Request, *, forms_by_account: dict[int, forms.Form] | None = None, status: int = 200
 ) -> Response:
-    forms.admin_principal(request)
+    principal = forms.admin_principal(request)
     ctx = get_context(request)
-    query = request.query_params.get("q", "").strip()[:100]
-    number = forms.page_number(request.query_params.get("page", "1"))
+    listing = forms.Listing.of(request, per_page=ACCOUNTS_PER_PAGE)
+    query = listing.query.strip()
     with ctx.db.transaction(readonly=True) as session:
-        # No account-listing service exists; the repository's scoped read is used as it is.
-        found: Sequence[Account] = accounts_repo.list_accounts(
-            session,
-            limit=ACCOUNTS_PER_PAGE + 1,
-            offset=(number - 1) * ACCOUNTS_PER_PAGE,
-            query=_mobile_query(query) if query else None,
+        rows, total = accounts.list_accounts(
+            session, principal=principal, query=query, offset=listing.offset, limit=listing.per_page
         )
-    more = len(found) > ACCOUNTS_PER_PAGE
-    total = (number - 1) * ACCOUNTS_PER_PAGE + len(found[:ACCOUNTS_PER_PAGE]) + (1 if more else 0)
     return render(
         request,
         "admin_accounts.html",
         status=status,
-        rows=found[:ACCOUNTS_PER_PAGE],
+        rows=rows,
         query=query,
-        pager=forms.Pager.of(request, total=total, per_page=ACCOUNTS_PER_PAGE, page=number),
+        pager=listing.pager(total),
         grant_forms={
             a.id: (forms_by_account or {}).get(a.id)
             or forms.Form.of(request, amount="", reason="", prefix=f"a{a.id}-")
-            for a in found[:ACCOUNTS_PER_PAGE]
+            for a in rows
         },
         failed=set(forms_by_account or {}),
     )
@@ -114,20 +99,20 @@ def change_credit(
     form = forms.Form.of(request, amount=amount, reason=reason, prefix=f"a{account_id}-")
     value = form.integer("amount", minimum=-MAX_AMOUNT, maximum=MAX_AMOUNT)
     form.text("reason", max_length=300)
-    if form.ok and value is not None:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                billing.grant(
-                    session, account_id=account_id, amount=value, reason=reason, actor_id=principal.account_id
-                )
-        except DomainError as exc:
-            form.domain(exc, default="amount")
-        else:
-            # Back to the list as it was (search and page kept), when the form came from it.
-            back = urlparse(request.headers.get("referer", ""))
-            query = back.query if back.path == "/admin/accounts" and back.netloc == request.url.netloc else ""
-            return _redirect(f"/admin/accounts?{query + '&' if query else ''}ok=granted")
+    if value is not None:
+        forms.submit(
+            request,
+            form,
+            lambda session: billing.grant(
+                session, account_id=account_id, amount=value, reason=reason, actor_id=principal.account_id
+            ),
+            default="amount",
+        )
+    if form.ok:
+        # Back to the list as it was (search and page kept), when the form came from it.
+        back = urlparse(request.headers.get("referer", ""))
+        query = back.query if back.path == "/admin/accounts" and back.netloc == request.url.netloc else ""
+        return _redirect(f"/admin/accounts?{query + '&' if query else ''}ok=granted")
     return _accounts_page(request, forms_by_account={account_id: form}, status=400)
 
 
@@ -142,7 +127,9 @@ def _names_page(
     state = state if state in NAME_STATES else "pending"
     with ctx.db.transaction(readonly=True) as session:
         names = accounts.sender_names_for_review(session, principal=principal, state=state, limit=500)
-        owners = {n.account_id: accounts_repo.account_by_id(session, n.account_id) for n in names}
+        owners = accounts.accounts_by_id(
+            session, principal=principal, account_ids=[n.account_id for n in names]
+        )
     return render(
         request,
         "admin_names.html",
@@ -174,21 +161,16 @@ def decide_name(
         return _names_page(request, state="pending", status=404)
     form = forms.Form.of(request, reason=reason, prefix=f"n{name_id}-")
     form.text("reason", required=decision == "reject", max_length=300)
+    forms.submit(
+        request,
+        form,
+        lambda session: accounts.decide_sender_name(
+            session, principal=principal, name_id=name_id, approve=decision == "approve", reason=reason
+        ),
+        default="reason",
+    )
     if form.ok:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                accounts.decide_sender_name(
-                    session,
-                    principal=principal,
-                    name_id=name_id,
-                    approve=decision == "approve",
-                    reason=reason,
-                )
-        except DomainError as exc:
-            form.domain(exc, default="reason")
-        else:
-            return _redirect(f"/admin/sender-names?ok={'approved' if decision == 'approve' else 'rejected'}")
+        return _redirect(f"/admin/sender-names?ok={'approved' if decision == 'approve' else 'rejected'}")
     return _names_page(request, state="pending", reject_forms={name_id: form}, status=400)
 
 
@@ -234,83 +216,62 @@ def packages_page(request: Request) -> Response:
     return _packages_page(request)
 
 
-def _package_form(request: Request, **values: str) -> tuple[forms.Form, int | None, int | None]:
-    form = forms.Form.of(request, **values)
-    form.text("name", max_length=100)
-    form.text("description", required=False, max_length=500)
-    price = form.integer("price", minimum=1, maximum=MAX_AMOUNT)
-    credit = form.integer("credit", minimum=1, maximum=MAX_AMOUNT)
-    return form, price, credit
+@dataclass
+class _PackageForm:
+    """What the package form posts, for a new package and for a change alike."""
+
+    name: Text = ""
+    description: Text = ""
+    price: Text = ""
+    credit: Text = ""
+    active: Text = ""
 
 
 @router.post("/admin/packages", response_class=HTMLResponse)
-def create_package(
-    request: Request,
-    name: Text = "",
-    description: Text = "",
-    price: Text = "",
-    credit: Text = "",
-    active: Text = "",
-    csrf: Text = "",
-) -> Response:
+def create_package(request: Request, posted: Annotated[_PackageForm, Depends()], csrf: Text = "") -> Response:
     check_csrf(request, csrf)
-    forms.admin_principal(request)
-    form, price_value, credit_value = _package_form(
-        request, name=name, description=description, price=price, credit=credit, active=active
-    )
-    if form.ok and price_value is not None and credit_value is not None:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                billing.create_package(
-                    session,
-                    name=name,
-                    description=form.values["description"],
-                    price=price_value,
-                    credit=credit_value,
-                    active=active == "1",
-                )
-        except DomainError as exc:
-            form.domain(exc)
-        else:
-            return _redirect("/admin/packages?ok=created")
-    return _packages_page(request, form=form, status=400)
+    return _save_package(request, None, posted)
 
 
 @router.post("/admin/packages/{package_id}", response_class=HTMLResponse)
 def update_package(
-    request: Request,
-    package_id: int,
-    name: Text = "",
-    description: Text = "",
-    price: Text = "",
-    credit: Text = "",
-    active: Text = "",
-    csrf: Text = "",
+    request: Request, package_id: int, posted: Annotated[_PackageForm, Depends()], csrf: Text = ""
 ) -> Response:
     check_csrf(request, csrf)
+    return _save_package(request, package_id, posted)
+
+
+def _save_package(request: Request, package_id: int | None, posted: _PackageForm) -> Response:
+    """Create a package (no id) or change one; a refused form is shown again where it was."""
     forms.admin_principal(request)
-    form, price_value, credit_value = _package_form(
-        request, name=name, description=description, price=price, credit=credit, active=active
-    )
-    form.prefix = f"p{package_id}-"
-    if form.ok:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                billing.update_package(
-                    session,
-                    package_id=package_id,
-                    name=name,
-                    description=form.values["description"],
-                    price=price_value,
-                    credit=credit_value,
-                    active=active == "1",
+    form = forms.Form.of(request, prefix="" if package_id is None else f"p{package_id}-", **asdict(posted))
+    form.text("name", max_length=100)
+    form.text("description", required=False, max_length=500)
+    price = form.integer("price", minimum=1, maximum=MAX_AMOUNT)
+    credit = form.integer("credit", minimum=1, maximum=MAX_AMOUNT)
+    if price is not None and credit is not None:
+        name, description, active = posted.name, form.values["description"], posted.active == "1"
+
+        def save(session: Session) -> Package:
+            if package_id is None:
+                return billing.create_package(
+                    session, name=name, description=description, price=price, credit=credit, active=active
                 )
-        except DomainError as exc:
-            form.domain(exc)
-        else:
-            return _redirect("/admin/packages?ok=saved")
+            return billing.update_package(
+                session,
+                package_id=package_id,
+                name=name,
+                description=description,
+                price=price,
+                credit=credit,
+                active=active,
+            )
+
+        forms.submit(request, form, save)
+    if form.ok:
+        return _redirect(f"/admin/packages?ok={'created' if package_id is None else 'saved'}")
+    if package_id is None:
+        return _packages_page(request, form=form, status=400)
     return _packages_page(request, edits={package_id: form}, status=400)
 
 
@@ -377,17 +338,17 @@ def put_tariff(
     )
     prefix = form.text("line_prefix", max_length=20) or WILDCARD
     value = form.integer("price", minimum=0, maximum=MAX_AMOUNT)
-    if form.ok and value is not None:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                billing.put_tariff(
-                    session, kind=kind, encoding=encoding, operator=operator, line_prefix=prefix, price=value
-                )
-        except DomainError as exc:
-            form.domain(exc, default="price")
-        else:
-            return _redirect("/admin/tariffs?ok=saved")
+    if value is not None:
+        forms.submit(
+            request,
+            form,
+            lambda session: billing.put_tariff(
+                session, kind=kind, encoding=encoding, operator=operator, line_prefix=prefix, price=value
+            ),
+            default="price",
+        )
+    if form.ok:
+        return _redirect("/admin/tariffs?ok=saved")
     return _tariffs_page(request, form=form, status=400)
 
 
@@ -407,15 +368,15 @@ def put_vat(request: Request, vat_percent: Text = "", csrf: Text = "") -> Respon
     forms.admin_principal(request)
     form = forms.Form.of(request, vat_percent=vat_percent)
     value = form.integer("vat_percent", minimum=0, maximum=100)
-    if form.ok and value is not None:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                billing.set_vat_percent(session, percent=value)
-        except DomainError as exc:
-            form.domain(exc, default="vat_percent")
-        else:
-            return _redirect("/admin/tariffs?ok=saved")
+    if value is not None:
+        forms.submit(
+            request,
+            form,
+            lambda session: billing.set_vat_percent(session, percent=value),
+            default="vat_percent",
+        )
+    if form.ok:
+        return _redirect("/admin/tariffs?ok=saved")
     return _tariffs_page(request, vat_form=form, status=400)
 
 
@@ -437,11 +398,9 @@ def _lines_page(
         lines = sending.all_lines(session, principal=principal)
         routes = dispatch.list_routes(session, principal=principal)
         views = dispatch.route_views(session, routes, live)
-        owners = {
-            ln.account_id: accounts_repo.account_by_id(session, ln.account_id)
-            for ln in lines
-            if ln.account_id
-        }
+        owners = accounts.accounts_by_id(
+            session, principal=principal, account_ids=[ln.account_id for ln in lines if ln.account_id]
+        )
     return render(
         request,
         "admin_lines.html",
@@ -490,22 +449,22 @@ def add_line(
     form.text("number", max_length=20)
     form.text("owner", required=False, max_length=40)
     route = form.integer("route_id", required=False, minimum=1)
+    forms.submit(
+        request,
+        form,
+        lambda session: sending.add_line(
+            session,
+            principal=principal,
+            number=number,
+            kind=kind,
+            owner_mobile=form.values["owner"] or None,
+            route_id=route,
+        ),
+        fields={"mobile": "owner"},
+        default="number",
+    )
     if form.ok:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                sending.add_line(
-                    session,
-                    principal=principal,
-                    number=number,
-                    kind=kind,
-                    owner_mobile=form.values["owner"] or None,
-                    route_id=route,
-                )
-        except DomainError as exc:
-            form.domain(exc, fields={"mobile": "owner"}, default="number")
-        else:
-            return _redirect("/admin/lines?ok=added")
+        return _redirect("/admin/lines?ok=added")
     return _lines_page(request, line_form=form, status=400)
 
 
@@ -557,20 +516,17 @@ def add_route(
             config["tps"] = rate
     elif kind != "simulator":
         form.fail("kind", translate("err_choice", form.lang))
+    forms.submit(
+        request,
+        form,
+        lambda session: dispatch.add_route(
+            session, principal=principal, name=name, kind=kind, config=config, priority=order
+        ),
+        fields={f"config.{k}": k for k in ("host", "port", "system_id", "password", "tps")},
+    )
     if form.ok:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                dispatch.add_route(
-                    session, principal=principal, name=name, kind=kind, config=config, priority=order
-                )
-        except DomainError as exc:
-            form.domain(
-                exc, fields={f"config.{k}": k for k in ("host", "port", "system_id", "password", "tps")}
-            )
-        else:
-            _reload_routes()
-            return _redirect("/admin/lines?ok=added#routes")
+        _reload_routes()
+        return _redirect("/admin/lines?ok=added#routes")
     form.values["password"] = ""
     return _lines_page(request, route_form=form, status=400)
 
@@ -640,20 +596,19 @@ def blacklist_add(request: Request, numbers: Text = "", reason: Text = "", csrf:
     form = forms.Form.of(request, numbers=numbers, reason=reason, prefix="add-")
     form.text("numbers", max_length=900_000)
     form.text("reason", required=False, max_length=200)
-    if form.ok:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                result = blacklist.add_numbers(
-                    session,
-                    numbers=split_numbers(numbers),
-                    added_by=principal.account_id,
-                    reason=form.values["reason"],
-                )
-        except DomainError as exc:
-            form.domain(exc, default="numbers")
-        else:
-            return _blacklist_page(request, result={"kind": "add", "value": result})
+    result = forms.submit(
+        request,
+        form,
+        lambda session: blacklist.add_numbers(
+            session,
+            numbers=split_numbers(numbers),
+            added_by=principal.account_id,
+            reason=form.values["reason"],
+        ),
+        default="numbers",
+    )
+    if result is not None:
+        return _blacklist_page(request, result={"kind": "add", "value": result})
     return _blacklist_page(request, add_form=form, status=400)
 
 
@@ -663,17 +618,16 @@ def blacklist_remove(request: Request, numbers: Text = "", csrf: Text = "") -> R
     principal = forms.admin_principal(request)
     form = forms.Form.of(request, numbers=numbers, prefix="remove-")
     form.text("numbers", max_length=900_000)
-    if form.ok:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                result = blacklist.remove_numbers(
-                    session, numbers=split_numbers(numbers), removed_by=principal.account_id
-                )
-        except DomainError as exc:
-            form.domain(exc, default="numbers")
-        else:
-            return _blacklist_page(request, result={"kind": "remove", "value": result})
+    result = forms.submit(
+        request,
+        form,
+        lambda session: blacklist.remove_numbers(
+            session, numbers=split_numbers(numbers), removed_by=principal.account_id
+        ),
+        default="numbers",
+    )
+    if result is not None:
+        return _blacklist_page(request, result={"kind": "remove", "value": result})
     return _blacklist_page(request, remove_form=form, status=400)
 
 
@@ -747,15 +701,14 @@ def add_word(request: Request, word: Text = "", csrf: Text = "") -> Response:
     principal = forms.admin_principal(request)
     form = forms.Form.of(request, word=word)
     form.text("word", max_length=64)
+    forms.submit(
+        request,
+        form,
+        lambda session: sending.add_forbidden_word(session, principal=principal, word=word),
+        default="word",
+    )
     if form.ok:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                sending.add_forbidden_word(session, principal=principal, word=word)
-        except DomainError as exc:
-            form.domain(exc, default="word")
-        else:
-            return _redirect("/admin/words?ok=added")
+        return _redirect("/admin/words?ok=added")
     return _words_page(request, form=form, status=400)
 
 

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from payamak.api.deps import get_context
-from payamak.errors import DomainError, NotFound
 from payamak.phonebook import keys
 from payamak.phonebook import service as phonebook
+from payamak.phonebook.models import Customer
 from payamak.web import forms
 from payamak.web.i18n import translate
 from payamak.web.views import check_csrf, page_principal, render
@@ -31,14 +32,13 @@ def _list_page(
 ) -> Response:
     principal = page_principal(request)
     ctx = get_context(request)
-    query = request.query_params.get("q", "")[:100]
-    number = forms.page_number(request.query_params.get("page", "1"))
+    listing = forms.Listing.of(request, per_page=PER_PAGE)
     with ctx.db.transaction(readonly=True) as session:
         found = phonebook.list_customers(
             session,
             account_id=principal.account_id,
-            query=query or None,
-            offset=(number - 1) * PER_PAGE,
+            query=listing.query or None,
+            offset=listing.offset,
             limit=PER_PAGE,
         )
         groups = phonebook.list_groups(session, account_id=principal.account_id)
@@ -48,8 +48,8 @@ def _list_page(
         status=status,
         customers=found.items,
         total=found.total,
-        query=query,
-        pager=forms.Pager.of(request, total=found.total, per_page=PER_PAGE, page=number),
+        query=listing.query,
+        pager=listing.pager(found.total),
         form=form or forms.Form.of(request, mobile="", name="", fields=""),
         group_form=group_form or forms.Form.of(request, group_id="", customer=[]),
         groups=groups,
@@ -68,27 +68,42 @@ def add_customer(
     request: Request, mobile: Text = "", name: Text = "", fields: Text = "", csrf: Text = ""
 ) -> Response:
     check_csrf(request, csrf)
+    return _save_customer(request, None, mobile=mobile, name=name, fields=fields)
+
+
+def _save_customer(
+    request: Request, customer_id: int | None, *, mobile: str, name: str, fields: str
+) -> Response:
+    """Add a customer (no id) or change one; a refused form is shown again where it was."""
     principal = page_principal(request)
     form = forms.Form.of(request, mobile=mobile, name=name, fields=fields)
     form.text("mobile", max_length=64)
-    form.text("name", required=False, max_length=phonebook.MAX_NAME)
-    values = forms.parse_fields(form, "fields")
+    values = forms.name_and_fields(form, max_name=phonebook.MAX_NAME)
+
+    def save(session: Session) -> Customer:
+        account_id, shown_name = principal.account_id, form.values["name"] or None
+        if customer_id is None:
+            return phonebook.create_customer(
+                session, account_id=account_id, mobile=mobile, name=shown_name, fields=values
+            )
+        return phonebook.update_customer(
+            session,
+            account_id=account_id,
+            customer_id=customer_id,
+            mobile=mobile,
+            name=shown_name,
+            fields=values,
+        )
+
+    # A customer deleted meanwhile is gone, not a mistake in the form.
+    forms.submit(request, form, save, default="fields", not_found_page=customer_id is not None)
     if form.ok:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                phonebook.create_customer(
-                    session,
-                    account_id=principal.account_id,
-                    mobile=mobile,
-                    name=form.values["name"] or None,
-                    fields=values,
-                )
-        except DomainError as exc:
-            form.domain(exc, default="fields")
-        else:
-            return RedirectResponse("/customers?ok=added", status_code=303)
-    return _list_page(request, form=form, status=400)
+        return RedirectResponse(
+            f"/customers?ok={'added' if customer_id is None else 'saved'}", status_code=303
+        )
+    if customer_id is None:
+        return _list_page(request, form=form, status=400)
+    return _edit_page(request, customer_id, form, status=400)
 
 
 @router.post("/customers/to-group", response_class=HTMLResponse)
@@ -107,19 +122,19 @@ def to_group(
     ids = [int(c) for c in customer if c.isdigit()]
     if not ids and everyone != "1":
         form.fail("customer", translate("err_choose_customers", form.lang))
-    if form.ok and group is not None:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                result = phonebook.add_customers_to_group(
-                    session,
-                    account_id=principal.account_id,
-                    group_id=group,
-                    customer_ids=None if everyone == "1" else ids,
-                )
-        except DomainError as exc:
-            form.domain(exc, default="group_id")
-        else:
+    if group is not None:
+        result = forms.submit(
+            request,
+            form,
+            lambda session: phonebook.add_customers_to_group(
+                session,
+                account_id=principal.account_id,
+                group_id=group,
+                customer_ids=None if everyone == "1" else ids,
+            ),
+            default="group_id",
+        )
+        if result is not None:
             return _list_page(request, result=result)
     return _list_page(request, group_form=form, status=400)
 
@@ -150,30 +165,7 @@ def save_customer(
     request: Request, customer_id: int, mobile: Text = "", name: Text = "", fields: Text = "", csrf: Text = ""
 ) -> Response:
     check_csrf(request, csrf)
-    principal = page_principal(request)
-    form = forms.Form.of(request, mobile=mobile, name=name, fields=fields)
-    form.text("mobile", max_length=64)
-    form.text("name", required=False, max_length=phonebook.MAX_NAME)
-    values = forms.parse_fields(form, "fields")
-    if form.ok:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                phonebook.update_customer(
-                    session,
-                    account_id=principal.account_id,
-                    customer_id=customer_id,
-                    mobile=mobile,
-                    name=form.values["name"] or None,
-                    fields=values,
-                )
-        except NotFound:
-            raise
-        except DomainError as exc:
-            form.domain(exc, default="fields")
-        else:
-            return RedirectResponse("/customers?ok=saved", status_code=303)
-    return _edit_page(request, customer_id, form, status=400)
+    return _save_customer(request, customer_id, mobile=mobile, name=name, fields=fields)
 
 
 @router.post("/customers/{customer_id}/delete", response_class=HTMLResponse)

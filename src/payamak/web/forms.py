@@ -1,19 +1,26 @@
-"""What every page form needs: checks with Persian messages next to the field, paging, admin pages."""
+"""What every page form needs: checks with Persian messages next to the field, submitting to a
+service, searching and paging a list, admin pages."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
+from sqlalchemy.orm import Session
 
 from payamak.accounts.service import Principal
-from payamak.errors import DomainError
+from payamak.errors import DomainError, NotFound
+from payamak.numbers import to_ascii_digits
 from payamak.web.i18n import fa_digits, translate
-from payamak.web.views import Forbidden, lang_of, page_principal
+from payamak.web.views import Forbidden, attempt, lang_of, page_principal
 
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٬,", "01234567890123456789  ")
+T = TypeVar("T")
+
+# Thousands separators (Persian and Latin) and spaces people put between groups of digits.
+_SEPARATORS = str.maketrans("", "", "٬, ")
 
 
 @dataclass
@@ -64,7 +71,7 @@ class Form:
             if required:
                 self.errors.setdefault(name, self._say("err_required"))
             return None
-        cleaned = raw.translate(_DIGITS).replace(" ", "")
+        cleaned = to_ascii_digits(raw).translate(_SEPARATORS)
         try:
             value = int(cleaned)
         except ValueError:
@@ -98,6 +105,33 @@ class Form:
         self.fail(target or default, exc.message(self.lang))
 
 
+def submit(
+    request: Request,
+    form: Form,
+    action: Callable[[Session], T],
+    *,
+    fields: dict[str, str] | None = None,
+    default: str | None = None,
+    not_found_page: bool = False,
+) -> T | None:
+    """`action`, in a transaction of its own, when the form has no errors so far; what it returns.
+
+    None when the form already had errors or the service refused: the refusal is shown on the
+    form (`fields` and `default` as for `Form.domain`), so `form.ok` says whether it was done. With
+    `not_found_page`, NotFound is not the form's business: the thing being edited is gone, and the
+    answer is the "not found" page.
+    """
+    if not form.ok:
+        return None
+    outcome = attempt(request, action)
+    if isinstance(outcome, DomainError):
+        if not_found_page and isinstance(outcome, NotFound):
+            raise outcome
+        form.domain(outcome, fields=fields, default=default)
+        return None
+    return outcome
+
+
 def parse_fields(form: Form, name: str) -> dict[str, str] | None:
     """«key: value» lines (or key=value) -> a dict; a line without a separator is an error."""
     raw = str(form.values.get(name) or "")
@@ -118,6 +152,12 @@ def parse_fields(form: Form, name: str) -> dict[str, str] | None:
             return None
         found[key] = value.strip()
     return found or None
+
+
+def name_and_fields(form: Form, *, max_name: int) -> dict[str, str] | None:
+    """A contact's optional name and its «key: value» fields (customers, a group's numbers)."""
+    form.text("name", required=False, max_length=max_name)
+    return parse_fields(form, "fields")
 
 
 def fields_text(fields: dict[str, str] | None) -> str:
@@ -156,6 +196,32 @@ class Pager:
     @property
     def next_url(self) -> str | None:
         return self.url(self.page + 1) if self.page < self.pages else None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What a list page was asked for in its address: the search (`q`) and the page (`page`)."""
+
+    request: Request
+    query: str
+    page: int
+    per_page: int
+
+    @classmethod
+    def of(cls, request: Request, *, per_page: int) -> Listing:
+        return cls(
+            request=request,
+            query=request.query_params.get("q", "")[:100],
+            page=page_number(request.query_params.get("page", "1")),
+            per_page=per_page,
+        )
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    def pager(self, total: int) -> Pager:
+        return Pager.of(self.request, total=total, per_page=self.per_page, page=self.page)
 
 
 def page_number(value: object) -> int:

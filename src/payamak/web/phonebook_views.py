@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from payamak.api.deps import get_context
-from payamak.errors import DomainError, NotFound
+from payamak.errors import DomainError
 from payamak.phonebook import imports, keys, reader
 from payamak.phonebook import service as phonebook
 from payamak.phonebook.service import NewNumber
@@ -59,15 +60,14 @@ def create_group(request: Request, name: Text = "", csrf: Text = "") -> Response
     principal = page_principal(request)
     form = forms.Form.of(request, name=name)
     form.text("name", max_length=phonebook.MAX_GROUP_NAME)
-    if form.ok:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                view = phonebook.create_group(session, account_id=principal.account_id, name=name)
-        except DomainError as exc:
-            form.domain(exc, default="name")
-        else:
-            return _redirect(f"/groups/{view.group.id}?ok=created")
+    view = forms.submit(
+        request,
+        form,
+        lambda session: phonebook.create_group(session, account_id=principal.account_id, name=name),
+        default="name",
+    )
+    if view is not None:
+        return _redirect(f"/groups/{view.group.id}?ok=created")
     return _groups_page(request, form, status=400)
 
 
@@ -77,17 +77,17 @@ def rename_group(request: Request, group_id: int, name: Text = "", csrf: Text = 
     principal = page_principal(request)
     form = forms.Form.of(request, name=name, prefix="rename-")
     form.text("name", max_length=phonebook.MAX_GROUP_NAME)
+    forms.submit(
+        request,
+        form,
+        lambda session: phonebook.rename_group(
+            session, account_id=principal.account_id, group_id=group_id, name=name
+        ),
+        default="name",
+        not_found_page=True,
+    )
     if form.ok:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                phonebook.rename_group(session, account_id=principal.account_id, group_id=group_id, name=name)
-        except NotFound:
-            raise
-        except DomainError as exc:
-            form.domain(exc, default="name")
-        else:
-            return _redirect(f"/groups/{group_id}?ok=renamed")
+        return _redirect(f"/groups/{group_id}?ok=renamed")
     return _group_page(request, group_id, rename_form=form, status=400)
 
 
@@ -115,16 +115,15 @@ def _group_page(
 ) -> Response:
     principal = page_principal(request)
     ctx = get_context(request)
-    query = request.query_params.get("q", "")[:100]
-    number = forms.page_number(request.query_params.get("page", "1"))
+    listing = forms.Listing.of(request, per_page=NUMBERS_PER_PAGE)
     with ctx.db.transaction(readonly=True) as session:
         view = phonebook.get_group(session, account_id=principal.account_id, group_id=group_id)
         found = phonebook.list_numbers(
             session,
             account_id=principal.account_id,
             group_id=group_id,
-            query=query or None,
-            offset=(number - 1) * NUMBERS_PER_PAGE,
+            query=listing.query or None,
+            offset=listing.offset,
             limit=NUMBERS_PER_PAGE,
         )
         recent = imports.list_imports(session, account_id=principal.account_id, group_id=group_id, limit=5)
@@ -135,8 +134,8 @@ def _group_page(
         view=view,
         numbers=found.items,
         total=found.total,
-        query=query,
-        pager=forms.Pager.of(request, total=found.total, per_page=NUMBERS_PER_PAGE, page=number),
+        query=listing.query,
+        pager=listing.pager(found.total),
         add_form=add_form or forms.Form.of(request, number="", name="", fields=""),
         rename_form=rename_form or forms.Form.of(request, name=view.group.name, prefix="rename-"),
         recent=recent,
@@ -159,23 +158,21 @@ def add_number(
     principal = page_principal(request)
     form = forms.Form.of(request, number=number, name=name, fields=fields)
     form.text("number", max_length=64)
-    form.text("name", required=False, max_length=phonebook.MAX_NAME)
-    values = forms.parse_fields(form, "fields")
-    if not form.ok:
-        return _group_page(request, group_id, add_form=form, status=400)
-    ctx = get_context(request)
-    try:
-        with ctx.db.transaction() as session:
-            result = phonebook.add_numbers(
-                session,
-                account_id=principal.account_id,
-                group_id=group_id,
-                items=[NewNumber(number, name or None, values)],
-            )
-    except NotFound:
-        raise
-    except DomainError as exc:
-        form.domain(exc, fields={"numbers": "number"}, default="fields")
+    values = forms.name_and_fields(form, max_name=phonebook.MAX_NAME)
+    result = forms.submit(
+        request,
+        form,
+        lambda session: phonebook.add_numbers(
+            session,
+            account_id=principal.account_id,
+            group_id=group_id,
+            items=[NewNumber(number, name or None, values)],
+        ),
+        fields={"numbers": "number"},
+        default="fields",
+        not_found_page=True,
+    )
+    if result is None:
         return _group_page(request, group_id, add_form=form, status=400)
     if result.invalid:
         form.fail("number", result.invalid[0].message(form.lang))
@@ -220,26 +217,23 @@ def save_number(
     check_csrf(request, csrf)
     principal = page_principal(request)
     form = forms.Form.of(request, name=name, fields=fields)
-    form.text("name", required=False, max_length=phonebook.MAX_NAME)
-    values = forms.parse_fields(form, "fields")
+    values = forms.name_and_fields(form, max_name=phonebook.MAX_NAME)
+    forms.submit(
+        request,
+        form,
+        lambda session: phonebook.update_number(
+            session,
+            account_id=principal.account_id,
+            group_id=group_id,
+            number_id=number_id,
+            name=form.values["name"] or None,
+            fields=values,
+        ),
+        default="fields",
+        not_found_page=True,
+    )
     if form.ok:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                phonebook.update_number(
-                    session,
-                    account_id=principal.account_id,
-                    group_id=group_id,
-                    number_id=number_id,
-                    name=form.values["name"] or None,
-                    fields=values,
-                )
-        except NotFound:
-            raise
-        except DomainError as exc:
-            form.domain(exc, default="fields")
-        else:
-            return _redirect(f"/groups/{group_id}?ok=saved")
+        return _redirect(f"/groups/{group_id}?ok=saved")
     return _number_page(request, group_id, number_id, form, status=400)
 
 
@@ -320,21 +314,30 @@ def _name_column(value: str) -> int | Literal["auto"] | None:
     return "auto" if value == "auto" else _column(value)
 
 
+@dataclass
+class _ImportForm:
+    """What the import pages post: pasted text, or a stored upload with its signature, and the
+    columns chosen on the preview."""
+
+    text: Text = ""
+    stored: Text = ""
+    filename: Text = ""
+    signature: Text = ""
+    phone_column: Text = ""
+    name_column: Text = "auto"
+
+
 @router.post("/groups/{group_id}/imports/preview", response_class=HTMLResponse)
 def import_preview(
     request: Request,
     group_id: int,
+    fields: Annotated[_ImportForm, Depends()],
     file: Annotated[UploadFile | None, File()] = None,
-    text: Text = "",
-    stored: Text = "",
-    filename: Text = "",
-    signature: Text = "",
-    phone_column: Text = "",
-    name_column: Text = "auto",
     csrf: Text = "",
 ) -> Response:
     """Check the file (or pasted text) and show its columns and first rows to choose from."""
     check_csrf(request, csrf)
+    text, stored, filename, signature = fields.text, fields.stored, fields.filename, fields.signature
     principal = page_principal(request)
     ctx = get_context(request)
     form = forms.Form.of(request, text=text, file="")
@@ -359,8 +362,8 @@ def import_preview(
                 filename=filename,
                 limits=limits,
                 rows=PREVIEW_ROWS,
-                phone_column=_column(phone_column),
-                name_column=_name_column(name_column),
+                phone_column=_column(fields.phone_column),
+                name_column=_name_column(fields.name_column),
             )
         else:
             if not text.strip():
@@ -389,18 +392,11 @@ def import_preview(
 
 @router.post("/groups/{group_id}/imports", response_class=HTMLResponse)
 def import_start(
-    request: Request,
-    group_id: int,
-    text: Text = "",
-    stored: Text = "",
-    filename: Text = "",
-    signature: Text = "",
-    phone_column: Text = "",
-    name_column: Text = "auto",
-    csrf: Text = "",
+    request: Request, group_id: int, fields: Annotated[_ImportForm, Depends()], csrf: Text = ""
 ) -> Response:
     """Start the import checked by the preview; it runs in the background and has its own page."""
     check_csrf(request, csrf)
+    text, stored, filename, signature = fields.text, fields.stored, fields.filename, fields.signature
     principal = page_principal(request)
     ctx = get_context(request)
     form = forms.Form.of(request, text=text, file="")
@@ -418,8 +414,8 @@ def import_start(
                 path,
                 filename=filename,
                 limits=limits,
-                phone_column=_column(phone_column),
-                name_column=_name_column(name_column),
+                phone_column=_column(fields.phone_column),
+                name_column=_name_column(fields.name_column),
             )
             source = filename
         else:

@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from payamak.accounts import service as accounts
 from payamak.accounts.service import Principal
 from payamak.api.deps import SESSION_COOKIE, get_context
-from payamak.errors import DomainError
 from payamak.sending import service as sending
 from payamak.web import forms
 from payamak.web.i18n import translate
@@ -85,23 +84,17 @@ def save_profile(
     if language not in ("fa", "en"):
         form.fail("language", translate("err_choice", form.lang))
     threshold = form.integer("low_balance_threshold", required=False, minimum=0, maximum=MAX_THRESHOLD)
+    forms.submit(
+        request,
+        form,
+        lambda session: accounts.update_profile(
+            session, principal=principal, name=name, language=language, low_balance_threshold=threshold or 0
+        ),
+    )
     if form.ok:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                accounts.update_profile(
-                    session,
-                    principal=principal,
-                    name=name,
-                    language=language,
-                    low_balance_threshold=threshold or 0,
-                )
-        except DomainError as exc:
-            form.domain(exc)
-        else:
-            response = RedirectResponse("/profile?ok=saved", status_code=303)
-            set_language_cookie(response, request, language)
-            return response
+        response = RedirectResponse("/profile?ok=saved", status_code=303)
+        set_language_cookie(response, request, language)
+        return response
     return _page(request, principal, status=400, profile=form)
 
 
@@ -131,21 +124,20 @@ def change_password(
             )
     if form.ok and new_password != confirm_password:
         form.fail("confirm_password", translate("err_passwords_differ", form.lang))
+    ctx = get_context(request)
+    forms.submit(
+        request,
+        form,
+        lambda session: accounts.change_password(
+            session,
+            passwords=ctx.passwords,
+            principal=principal,
+            current_password=current_password,
+            new_password=new_password,
+        ),
+    )
     if form.ok:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                accounts.change_password(
-                    session,
-                    passwords=ctx.passwords,
-                    principal=principal,
-                    current_password=current_password,
-                    new_password=new_password,
-                )
-        except DomainError as exc:
-            form.domain(exc)
-        else:
-            return RedirectResponse("/profile?ok=password_changed", status_code=303)
+        return RedirectResponse("/profile?ok=password_changed", status_code=303)
     # Never send a password back to the browser.
     form.values = dict.fromkeys(form.values, "")
     return _page(request, principal, status=400, password=form)
@@ -157,15 +149,14 @@ def add_sender_name(request: Request, name: Text = "", csrf: Text = "") -> Respo
     principal = page_principal(request)
     form = forms.Form.of(request, name=name, prefix="sn-")
     form.text("name", max_length=accounts.SENDER_NAME_MAX)
+    forms.submit(
+        request,
+        form,
+        lambda session: accounts.register_sender_name(session, principal=principal, name=name),
+        default="name",
+    )
     if form.ok:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                accounts.register_sender_name(session, principal=principal, name=name)
-        except DomainError as exc:
-            form.domain(exc, default="name")
-        else:
-            return RedirectResponse("/profile?ok=added#sender-names", status_code=303)
+        return RedirectResponse("/profile?ok=added#sender-names", status_code=303)
     return _page(request, principal, status=400, name_form=form)
 
 
@@ -186,17 +177,17 @@ def create_api_key(request: Request, name: Text = "", csrf: Text = "") -> Respon
     principal = page_principal(request)
     form = forms.Form.of(request, name=name, prefix="key-")
     form.text("name", max_length=100)
-    if form.ok:
-        ctx = get_context(request)
-        try:
-            with ctx.db.transaction() as session:
-                _record, key = accounts.create_api_key(session, principal=principal, name=name)
-        except DomainError as exc:
-            form.domain(exc, default="name")
-        else:
-            response = _page(request, principal, new_key=key)
-            response.headers["Cache-Control"] = "no-store"
-            return response
+    created = forms.submit(
+        request,
+        form,
+        lambda session: accounts.create_api_key(session, principal=principal, name=name),
+        default="name",
+    )
+    if created is not None:
+        _record, key = created
+        response = _page(request, principal, new_key=key)
+        response.headers["Cache-Control"] = "no-store"
+        return response
     return _page(request, principal, status=400, key_form=form)
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import jdatetime
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -170,46 +171,62 @@ class _Posted:
     request: sending.SendRequest | None
 
 
-def _read(
-    request: Request,
-    kind: Kind,
-    *,
-    group: list[str],
-    numbers: str,
-    text: str,
-    line: str,
-    when: str,
-    jy: str,
-    jm: str,
-    jd: str,
-    hh: str,
-    mi: str,
-    idem: str,
-) -> _Posted:
+FormText = Annotated[str, Form()]
+
+
+@dataclass
+class _SendForm:
+    """What the send page posts, to its summary and to the send alike."""
+
+    # A tuple default: FastAPI hands each request a copy of the default, and a list is mutable.
+    group: Annotated[Sequence[str], Form()] = ()
+    numbers: FormText = ""
+    text: FormText = ""
+    line: FormText = ""
+    when: FormText = "now"
+    jy: FormText = ""
+    jm: FormText = ""
+    jd: FormText = ""
+    hh: FormText = ""
+    mi: FormText = ""
+    idem: FormText = ""
+
+
+def _read(request: Request, kind: Kind, fields: _SendForm) -> _Posted:
     ctx = get_context(request)
+    group = list(fields.group)
     form = forms.Form.of(
-        request, group=group, numbers=numbers, text=text, line=line, when=when, recipients="", send_at=""
+        request,
+        group=group,
+        numbers=fields.numbers,
+        text=fields.text,
+        line=fields.line,
+        when=fields.when,
+        recipients="",
+        send_at="",
     )
     # Browsers send a textarea's line breaks as CRLF; the text the person typed has LF.
-    body = text.replace("\r\n", "\n")
+    body = fields.text.replace("\r\n", "\n")
     form.values["text"] = body
     if not body.strip():
         form.fail("text", translate("err_text_required", form.lang))
     elif len(body) > MAX_TEXT:
         form.fail("text", translate("err_too_long", form.lang).replace("{max}", fa_digits(MAX_TEXT)))
     group_ids = [int(g) for g in group if g.isdigit()]
-    listed = split_numbers(numbers)
+    listed = split_numbers(fields.numbers)
     if len(listed) > MAX_NUMBERS:
         form.fail(
             "numbers", translate("err_too_many_numbers", form.lang).replace("{max}", fa_digits(MAX_NUMBERS))
         )
     if not group_ids and not listed:
         form.fail("recipients", translate("err_no_recipients", form.lang))
-    later = when == "later"
+    later = fields.when == "later"
     schedule = _default_schedule(ctx.settings)
     send_at: dt.datetime | None = None
     try:
-        schedule = Schedule(later, int(jy), int(jm), int(jd), int(hh), int(mi))
+        schedule = Schedule(
+            later, int(fields.jy), int(fields.jm), int(fields.jd), int(fields.hh), int(fields.mi)
+        )
     except ValueError:
         if later:
             form.fail("send_at", translate("err_date", form.lang))
@@ -222,11 +239,11 @@ def _read(
         except ValueError:
             form.fail("send_at", translate("err_date", form.lang))
     schedule.later = later
-    key = idem if _KEY.match(idem) else secrets.token_urlsafe(24)
+    key = fields.idem if _KEY.match(fields.idem) else secrets.token_urlsafe(24)
     wanted = sending.SendRequest(
         kind=kind,
         text=body,
-        line=line.strip() or None,
+        line=fields.line.strip() or None,
         recipients=tuple(listed),
         group_ids=tuple(group_ids),
         send_at=send_at,
@@ -308,38 +325,15 @@ def _preview(
     return _preview_of(plan, balance, posted.request.fingerprint()), []
 
 
-FormList = Annotated[list[str], Form()]
-FormText = Annotated[str, Form()]
-
-
-@router.post("/send/{kind}/preview", response_class=HTMLResponse)
-def preview(
-    request: Request,
-    kind: str,
-    group: FormList = [],  # noqa: B006 - FastAPI copies defaults per request
-    numbers: FormText = "",
-    text: FormText = "",
-    line: FormText = "",
-    when: FormText = "now",
-    jy: FormText = "",
-    jm: FormText = "",
-    jd: FormText = "",
-    hh: FormText = "",
-    mi: FormText = "",
-    idem: FormText = "",
-    csrf: FormText = "",
-) -> Response:
-    chosen = _kind(kind)
-    check_csrf(request, csrf)
-    principal = page_principal(request)
-    posted = _read(
-        request, chosen, group=group, numbers=numbers, text=text, line=line, when=when,
-        jy=jy, jm=jm, jd=jd, hh=hh, mi=mi, idem=idem,
-    )  # fmt: skip
+def _summary_page(
+    request: Request, kind: Kind, principal: Principal, posted: _Posted, *, changed: bool = False
+) -> HTMLResponse:
+    """The page with the summary of what was posted, or what keeps it from being sent. `changed`:
+    a summary was confirmed, but the form no longer matches it."""
     summary, violations = _preview(request, principal, posted)
     return _page(
         request,
-        kind=chosen,
+        kind=kind,
         principal=principal,
         form=posted.form,
         schedule=posted.schedule,
@@ -347,24 +341,27 @@ def preview(
         status=200 if summary is not None else 400,
         preview=summary,
         violations=violations,
+        notice=translate("changed_since_preview", posted.form.lang)
+        if summary is not None and changed
+        else None,
     )
+
+
+@router.post("/send/{kind}/preview", response_class=HTMLResponse)
+def preview(
+    request: Request, kind: str, fields: Annotated[_SendForm, Depends()], csrf: FormText = ""
+) -> Response:
+    chosen = _kind(kind)
+    check_csrf(request, csrf)
+    principal = page_principal(request)
+    return _summary_page(request, chosen, principal, _read(request, chosen, fields))
 
 
 @router.post("/send/{kind}", response_class=HTMLResponse)
 def confirm(
     request: Request,
     kind: str,
-    group: FormList = [],  # noqa: B006 - FastAPI copies defaults per request
-    numbers: FormText = "",
-    text: FormText = "",
-    line: FormText = "",
-    when: FormText = "now",
-    jy: FormText = "",
-    jm: FormText = "",
-    jd: FormText = "",
-    hh: FormText = "",
-    mi: FormText = "",
-    idem: FormText = "",
+    fields: Annotated[_SendForm, Depends()],
     previewed: FormText = "",
     csrf: FormText = "",
 ) -> Response:
@@ -372,10 +369,7 @@ def confirm(
     check_csrf(request, csrf)
     principal = page_principal(request)
     ctx = get_context(request)
-    posted = _read(
-        request, chosen, group=group, numbers=numbers, text=text, line=line, when=when,
-        jy=jy, jm=jm, jd=jd, hh=hh, mi=mi, idem=idem,
-    )  # fmt: skip
+    posted = _read(request, chosen, fields)
     wanted = posted.request
     if wanted is not None and wanted.fingerprint() == previewed:
         try:
@@ -397,18 +391,4 @@ def confirm(
             )  # fmt: skip
         return RedirectResponse(f"/sends/{send.id}?ok=sent", status_code=303)
     # Not what the summary showed (or no summary yet): show the summary of what was posted.
-    summary, violations = _preview(request, principal, posted)
-    return _page(
-        request,
-        kind=chosen,
-        principal=principal,
-        form=posted.form,
-        schedule=posted.schedule,
-        idem=posted.idem,
-        status=200 if summary is not None else 400,
-        preview=summary,
-        violations=violations,
-        notice=translate("changed_since_preview", posted.form.lang)
-        if summary is not None and previewed
-        else None,
-    )
+    return _summary_page(request, chosen, principal, posted, changed=bool(previewed))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import inspect
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlparse
 
 from fastapi import APIRouter, FastAPI, Form, Request
@@ -14,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from payamak import numbers
@@ -29,6 +31,9 @@ HERE = Path(__file__).parent
 CSRF_COOKIE = "payamak_csrf"
 templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
+
+T = TypeVar("T")
+E = TypeVar("E", bound=Exception)
 
 
 class LoginRequired(Exception):
@@ -239,6 +244,22 @@ def error_text(request: Request, exc: DomainError) -> str:
     return exc.message(lang_of(request))
 
 
+def refused(request: Request, template: str, exc: DomainError, **values: Any) -> HTMLResponse:
+    """A form's page again, saying above the form why the service refused it."""
+    return render(request, template, status=400, error=error_text(request, exc), **values)
+
+
+def attempt(request: Request, action: Callable[[Session], T]) -> T | DomainError:
+    """`action` in one transaction of its own; a service's refusal comes back (rolled back) for the
+    page to show, anything else propagates."""
+    ctx = get_context(request)
+    try:
+        with ctx.db.transaction() as session:
+            return action(session)
+    except DomainError as exc:
+        return exc
+
+
 # --- pages ----------------------------------------------------------------------------------
 
 
@@ -258,29 +279,23 @@ def login_submit(
 ) -> Response:
     check_csrf(request, csrf)
     ctx = get_context(request)
-    try:
-        with ctx.db.transaction() as session:
-            login = accounts.log_in(
-                session,
-                settings=ctx.settings,
-                passwords=ctx.passwords,
-                mobile=mobile,
-                password=password,
-                address=request.client.host if request.client else "",
-                client=request.headers.get("user-agent", ""),
-                remember=remember is not None,
-            )
-    except DomainError as exc:
-        if exc.code == "mobile_not_verified":
-            return RedirectResponse(f"/verify?mobile={quote(mobile)}", status_code=303)
-        return render(
-            request,
-            "login.html",
-            status=400,
-            error=error_text(request, exc),
+    login = attempt(
+        request,
+        lambda session: accounts.log_in(
+            session,
+            settings=ctx.settings,
+            passwords=ctx.passwords,
             mobile=mobile,
-            next=safe_next(next),
-        )
+            password=password,
+            address=request.client.host if request.client else "",
+            client=request.headers.get("user-agent", ""),
+            remember=remember is not None,
+        ),
+    )
+    if isinstance(login, DomainError):
+        if login.code == "mobile_not_verified":
+            return RedirectResponse(f"/verify?mobile={quote(mobile)}", status_code=303)
+        return refused(request, "login.html", login, mobile=mobile, next=safe_next(next))
     response = RedirectResponse(safe_next(next), status_code=303)
     set_login_cookie(response, request, login.token, remember=remember is not None)
     set_language_cookie(response, request, login.account.language)
@@ -317,20 +332,19 @@ async def signup_submit(
 ) -> Response:
     check_csrf(request, csrf)
     ctx = get_context(request)
-    try:
-        with ctx.db.transaction() as session:
-            code = accounts.sign_up(
-                session,
-                settings=ctx.settings,
-                passwords=ctx.passwords,
-                mobile=mobile,
-                password=password,
-                name=name,
-            )
-    except DomainError as exc:
-        return render(
-            request, "signup.html", status=400, error=error_text(request, exc), mobile=mobile, name=name
-        )
+    code = attempt(
+        request,
+        lambda session: accounts.sign_up(
+            session,
+            settings=ctx.settings,
+            passwords=ctx.passwords,
+            mobile=mobile,
+            password=password,
+            name=name,
+        ),
+    )
+    if isinstance(code, DomainError):
+        return refused(request, "signup.html", code, mobile=mobile, name=name)
     await ctx.send_system_sms(code.mobile, code.text)
     return RedirectResponse(f"/verify?mobile={quote(code.mobile)}", status_code=303)
 
@@ -349,18 +363,20 @@ def verify_submit(
 ) -> Response:
     check_csrf(request, csrf)
     ctx = get_context(request)
-    try:
-        with ctx.db.transaction() as session:
-            account = accounts.verify_mobile(session, settings=ctx.settings, mobile=mobile, code=code)
-            login = accounts.start_session(
-                session,
-                settings=ctx.settings,
-                account=account,
-                address=request.client.host if request.client else "",
-                client=request.headers.get("user-agent", ""),
-            )
-    except DomainError as exc:
-        return render(request, "verify.html", status=400, error=error_text(request, exc), mobile=mobile)
+
+    def verify_and_log_in(session: Session) -> accounts.Login:
+        account = accounts.verify_mobile(session, settings=ctx.settings, mobile=mobile, code=code)
+        return accounts.start_session(
+            session,
+            settings=ctx.settings,
+            account=account,
+            address=request.client.host if request.client else "",
+            client=request.headers.get("user-agent", ""),
+        )
+
+    login = attempt(request, verify_and_log_in)
+    if isinstance(login, DomainError):
+        return refused(request, "verify.html", login, mobile=mobile)
     response = RedirectResponse("/", status_code=303)
     set_login_cookie(response, request, login.token, remember=True)
     return response
@@ -376,16 +392,17 @@ async def resend_submit(
     check_csrf(request, csrf)
     ctx = get_context(request)
     page = "reset.html" if purpose == "password_reset" else "verify.html"
-    try:
-        with ctx.db.transaction() as session:
-            code = accounts.resend_code(
-                session,
-                settings=ctx.settings,
-                mobile=mobile,
-                purpose="password_reset" if purpose == "password_reset" else "signup",
-            )
-    except DomainError as exc:
-        return render(request, page, status=400, error=error_text(request, exc), mobile=mobile, sent=True)
+    code = attempt(
+        request,
+        lambda session: accounts.resend_code(
+            session,
+            settings=ctx.settings,
+            mobile=mobile,
+            purpose="password_reset" if purpose == "password_reset" else "signup",
+        ),
+    )
+    if isinstance(code, DomainError):
+        return refused(request, page, code, mobile=mobile, sent=True)
     if code is not None:
         await ctx.send_system_sms(code.mobile, code.text)
     return render(request, page, mobile=mobile, sent=True)
@@ -402,13 +419,12 @@ async def forgot_submit(
 ) -> Response:
     check_csrf(request, csrf)
     ctx = get_context(request)
-    try:
-        with ctx.db.transaction() as session:
-            code = accounts.request_password_reset(session, settings=ctx.settings, mobile=mobile)
-    except DomainError as exc:
-        return render(
-            request, "reset.html", status=400, error=error_text(request, exc), mobile=mobile, sent=False
-        )
+    code = attempt(
+        request,
+        lambda session: accounts.request_password_reset(session, settings=ctx.settings, mobile=mobile),
+    )
+    if isinstance(code, DomainError):
+        return refused(request, "reset.html", code, mobile=mobile, sent=False)
     if code is not None:
         await ctx.send_system_sms(code.mobile, code.text)
     return render(request, "reset.html", mobile=mobile, sent=True)
@@ -424,20 +440,19 @@ def reset_submit(
 ) -> Response:
     check_csrf(request, csrf)
     ctx = get_context(request)
-    try:
-        with ctx.db.transaction() as session:
-            accounts.reset_password(
-                session,
-                settings=ctx.settings,
-                passwords=ctx.passwords,
-                mobile=mobile,
-                code=code,
-                new_password=new_password,
-            )
-    except DomainError as exc:
-        return render(
-            request, "reset.html", status=400, error=error_text(request, exc), mobile=mobile, sent=True
-        )
+    reset = attempt(
+        request,
+        lambda session: accounts.reset_password(
+            session,
+            settings=ctx.settings,
+            passwords=ctx.passwords,
+            mobile=mobile,
+            code=code,
+            new_password=new_password,
+        ),
+    )
+    if isinstance(reset, DomainError):
+        return refused(request, "reset.html", reset, mobile=mobile, sent=True)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -495,53 +510,56 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(billing_pages)
 
-    api_domain_error = app.exception_handlers.get(DomainError)
-    api_validation = app.exception_handlers.get(RequestValidationError)
-    api_http = app.exception_handlers.get(StarletteHTTPException)
+    # Pages show what went wrong as a page; the API keeps the JSON answers it had.
+    pages: dict[type[Exception], Callable[[Request, Any], Response]] = {
+        LoginRequired: lambda request, _exc: _to_login(request),
+        _CsrfFailed: lambda request, _exc: _message(request, 403, "csrf"),
+        Forbidden: lambda request, _exc: _message(request, 403, "admin_only"),
+        DomainError: _domain_error_page,
+        RequestValidationError: lambda request, _exc: _message(request, 400, "bad_request"),
+        StarletteHTTPException: _http_error_page,
+    }
+    for exc_class, page in pages.items():
+        app.exception_handler(exc_class)(_page_or_api(app.exception_handlers.get(exc_class), page))
 
-    @app.exception_handler(LoginRequired)
-    async def _to_login(request: Request, _exc: LoginRequired) -> Response:
-        if request.method in ("GET", "HEAD"):
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        else:
-            # A form posted after the login expired: come back to the page it was on, not to
-            # its POST-only address.
-            target = _same_site_referer(request)
-        response = RedirectResponse(f"/login?next={quote(target)}", status_code=303)
-        response.delete_cookie(SESSION_COOKIE)
-        return response
 
-    @app.exception_handler(_CsrfFailed)
-    async def _csrf(request: Request, _exc: _CsrfFailed) -> Response:
-        return render(request, "message.html", status=403, message=translate("csrf", lang_of(request)))
+def _to_login(request: Request) -> Response:
+    if request.method in ("GET", "HEAD"):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        # A form posted after the login expired: come back to the page it was on, not to
+        # its POST-only address.
+        target = _same_site_referer(request)
+    response = RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
 
-    @app.exception_handler(Forbidden)
-    async def _forbidden(request: Request, _exc: Forbidden) -> Response:
-        return render(request, "message.html", status=403, message=translate("admin_only", lang_of(request)))
 
-    # Pages show what went wrong as a page; the API keeps its JSON answers.
-    @app.exception_handler(DomainError)
-    async def _domain_error(request: Request, exc: DomainError) -> Response:
-        if not _is_page(request) and api_domain_error is not None:
-            return await _call(api_domain_error, request, exc)
-        if isinstance(exc, Unauthenticated):
-            return await _to_login(request, LoginRequired())
-        return render(request, "message.html", status=status_for(exc), message=error_text(request, exc))
+def _message(request: Request, status: int, key: str) -> Response:
+    return render(request, "message.html", status=status, message=translate(key, lang_of(request)))
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        if not _is_page(request) and api_validation is not None:
-            return await _call(api_validation, request, exc)
-        return render(request, "message.html", status=400, message=translate("bad_request", lang_of(request)))
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if not _is_page(request) and api_http is not None:
-            return await _call(api_http, request, exc)
-        key = "page_not_found" if exc.status_code == 404 else "bad_request"
-        return render(
-            request, "message.html", status=exc.status_code, message=translate(key, lang_of(request))
-        )
+def _domain_error_page(request: Request, exc: DomainError) -> Response:
+    if isinstance(exc, Unauthenticated):
+        return _to_login(request)
+    return render(request, "message.html", status=status_for(exc), message=error_text(request, exc))
+
+
+def _http_error_page(request: Request, exc: StarletteHTTPException) -> Response:
+    return _message(request, exc.status_code, "page_not_found" if exc.status_code == 404 else "bad_request")
+
+
+def _page_or_api(
+    api: Any, page: Callable[[Request, E], Response]
+) -> Callable[[Request, E], Awaitable[Response]]:
+    """An exception handler: an API request gets the answer the API had for it, a page `page`."""
+
+    async def handler(request: Request, exc: E) -> Response:
+        if api is not None and not _is_page(request):
+            return await _call(api, request, exc)
+        return page(request, exc)
+
+    return handler
 
 
 async def _call(handler: Any, request: Request, exc: Exception) -> Response:
