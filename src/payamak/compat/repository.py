@@ -4,6 +4,7 @@ system-wide ones (recording status changes, delivering callbacks) are marked as 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -164,6 +165,31 @@ def inbound_up_to(
 # --- status callbacks -----------------------------------------------------------------------
 
 
+def hooked_sends(session: Session, *, send_ids: Iterable[int]) -> set[int]:
+    """System-wide: which of these sends have a status hook.
+
+    The dispatcher asks this for every batch it writes, nearly always of sends without one, so it
+    is one primary-key lookup of the hooks table with every id in a single array parameter,
+    through the driver: SQLAlchemy's statement handling would cost more than the query."""
+    ids = list(send_ids)
+    if not ids:
+        return set()
+    connection = session.connection()
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if connection.dialect.name == "postgresql":
+            cursor.execute(_HOOKED_PG, (ids,))
+        else:
+            cursor.execute(_HOOKED_SQLITE, (json.dumps(ids),))
+        return {int(row[0]) for row in cursor.fetchall()}
+    finally:
+        cursor.close()
+
+
+_HOOKED_PG = "SELECT send_id FROM compat_status_hooks WHERE send_id = ANY(%s::bigint[])"
+_HOOKED_SQLITE = "SELECT send_id FROM compat_status_hooks WHERE send_id IN (SELECT value FROM json_each(?))"
+
+
 def hooked_messages(
     session: Session, *, message_ids: Sequence[int] = (), send_ids: Sequence[int] = ()
 ) -> list[tuple[int, int, int, str]]:
@@ -181,19 +207,21 @@ def hooked_messages(
 
 
 def insert_callbacks(session: Session, rows: Iterable[dict[str, Any]]) -> int:
-    """System-wide: add outbox rows, skipping any (message, status) already there."""
+    """System-wide: add outbox rows in the order given, skipping any (message, status) already
+    there. 500 rows a statement keeps within the databases' limits on bound parameters."""
     values = list(rows)
-    if not values:
-        return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(StatusCallback)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["message_id", "status"])
-        .returning(StatusCallback.id)
-    )
-    return len(session.execute(stmt).all())
+    added = 0
+    for start in range(0, len(values), _CHUNK):
+        stmt = (
+            insert(StatusCallback)
+            .values(values[start : start + _CHUNK])
+            .on_conflict_do_nothing(index_elements=["message_id", "status"])
+            .returning(StatusCallback.id)
+        )
+        added += len(session.execute(stmt).all())
+    return added
 
 
 def claim_callbacks(

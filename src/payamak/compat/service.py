@@ -12,9 +12,10 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -31,6 +32,8 @@ from payamak.errors import DomainError, NotFound, ValidationFailed
 from payamak.sending import optouts
 from payamak.sending import service as sending
 from payamak.sending.models import InboundMessage, Line, Message, Send
+
+log = logging.getLogger("payamak.compat")
 
 Kind = Literal["advertising", "informational"]
 
@@ -76,7 +79,7 @@ def sender_line(session: Session, *, principal: Principal, number: str | None) -
                 "هیچ خطی برای این حساب تعریف نشده است.", "The account has no line to send from.", field="sender"
             )
         return lines[0]
-    digits = _digits(number)
+    digits = numbers.digits_only(number)
     for line in lines:
         if line.number == digits or (digits.startswith("98") and line.number == digits[2:]):
             return line
@@ -98,13 +101,6 @@ def own_line(session: Session, *, principal: Principal, number: str) -> Line:
             field="linenumber",
         )
     return line
-
-
-_DIGITS_TABLE = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
-
-
-def _digits(value: str) -> str:
-    return "".join(ch for ch in value.translate(_DIGITS_TABLE) if ch.isdigit())
 
 
 # --- recipients -----------------------------------------------------------------------------
@@ -266,11 +262,11 @@ def cancel_messages(session: Session, *, principal: Principal, ids: Sequence[int
     send_ids = sorted({send.id for _message, send in found.values()})
     for send_id in send_ids:
         try:
+            # It queues the status callbacks of what it cancels, as any cancel does.
             sending.cancel(session, principal=principal, send_id=send_id)
         except DomainError as exc:
             if exc.code != "send_finished":
                 raise
-    record_status_changes(session, send_ids=send_ids)
     for message, send in found.values():
         session.refresh(message)
         session.refresh(send)
@@ -566,7 +562,7 @@ def twilio_page(
     if to:
         info = numbers.parse(to)
         to_e164 = info.e164 or to.strip()
-    line = _digits(from_) if from_ else None
+    line = numbers.digits_only(from_) if from_ else None
     rows = repo.message_page(
         session, account_id=principal.account_id, limit=page_size, before_id=before_id, to=to_e164,
         line=line, sent_from=sent_from, sent_until=sent_until,
@@ -583,7 +579,11 @@ CALLBACK_STATUSES: Final = frozenset(
 
 
 def record_status_changes(
-    session: Session, *, message_ids: Sequence[int] = (), send_ids: Sequence[int] = ()
+    session: Session,
+    *,
+    message_ids: Sequence[int] = (),
+    send_ids: Sequence[int] = (),
+    sent_first: Collection[int] = (),
 ) -> int:
     """For the dispatcher (and any code that changes a message's status): queue a status callback
     for each given message whose send asked for one, in the caller's transaction.
@@ -591,21 +591,52 @@ def record_status_changes(
     Call it after writing the new statuses, in the same transaction, with the ids of every message
     whose status may have changed (or the ids of whole sends): the message's status is read back
     here, so passing a message that did not change, or passing the same change twice, queues
-    nothing new. Messages of sends without a StatusCallback cost one indexed query per 500 ids.
-    Returns how many callbacks were queued.
+    nothing new. `sent_first` names messages that were sent and got their final status in the
+    same write (the receipt came before the submit's result): `sent` is queued before it, as
+    Twilio always reports it. Messages of sends without a StatusCallback cost one indexed query
+    per 500 ids. Returns how many callbacks were queued.
     """
+    if send_ids:
+        # Only hooked sends are read whole: an unhooked send may have a million messages.
+        send_ids = sorted(hooked_sends(session, send_ids=send_ids))
     if not message_ids and not send_ids:
         return 0
     now = utcnow()
-    rows = [
-        {"account_id": account_id, "send_id": send_id, "message_id": message_id, "status": status,
-         "state": "pending", "attempts": 0, "due_at": now, "created_at": now}
-        for message_id, account_id, send_id, status in repo.hooked_messages(
-            session, message_ids=message_ids, send_ids=send_ids
-        )
-        if status in CALLBACK_STATUSES
-    ]  # fmt: skip
+    first = set(sent_first)
+    rows: list[dict[str, object]] = []
+    for message_id, account_id, send_id, status in repo.hooked_messages(
+        session, message_ids=message_ids, send_ids=send_ids
+    ):
+        if status not in CALLBACK_STATUSES:
+            continue
+        statuses = ("sent", status) if status != "sent" and message_id in first else (status,)
+        rows.extend(
+            {"account_id": account_id, "send_id": send_id, "message_id": message_id, "status": shown,
+             "state": "pending", "attempts": 0, "due_at": now, "created_at": now}
+            for shown in statuses
+        )  # fmt: skip
+    # One statement, in this order: a message's changes get ascending ids, the order they are sent in.
     return repo.insert_callbacks(session, rows)
+
+
+def hooked_sends(session: Session, *, send_ids: Iterable[int]) -> set[int]:
+    """Which of these sends asked for status callbacks (one primary-key query per 500 ids)."""
+    return repo.hooked_sends(session, send_ids=send_ids)
+
+
+def record_batch_changes(
+    session: Session, *, changes: Sequence[tuple[int, int]], sent_first: Collection[int] = ()
+) -> int:
+    """For the dispatcher, once a batch's statuses are written: `changes` holds (message id, send
+    id) of every message the batch may have moved. Costs one query on the hooks table when none
+    of those sends asked for callbacks (most batches), which is why the send ids come along."""
+    if not changes:
+        return 0
+    hooked = hooked_sends(session, send_ids={send_id for _message_id, send_id in changes})
+    if not hooked:
+        return 0
+    ids = [message_id for message_id, send_id in changes if send_id in hooked]
+    return record_status_changes(session, message_ids=ids, sent_first=sent_first)
 
 
 def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
@@ -742,3 +773,46 @@ def handle_keyword(
             changed |= optouts.remove_optout(session, scope="account", number=from_number, account_id=account_id)
     fa, en = REPLIES[word]
     return KeywordOutcome(word, changed, fa, en)
+
+
+def answer_keyword(
+    session: Session,
+    *,
+    settings: Settings,
+    line: str,
+    account_id: int | None,
+    to: str,
+    text: str,
+    outcome: KeywordOutcome,
+) -> Send | None:
+    """Queue the answer to HELP (how to stop and start) as an SMS from the line that received it,
+    to the sender, in the caller's transaction. STOP and START change what the sender gets and,
+    like 11 and 12, are not answered.
+
+    The answer is an ordinary send of the line's owner: charged, checked and shown like any other,
+    in Persian unless the keyword was written in Latin letters, and from a service line headed by
+    the owner's approved sender name as the informational rules want. Nothing is sent (None) for
+    a shared line (no one to charge it to) or when the send is refused (no credit, the sender is
+    blacklisted...): a HELP must never keep the dispatcher's batch from being written.
+    """
+    if outcome.keyword != "help" or account_id is None:
+        return None
+    owner = Principal(account_id=account_id, role="user")
+    found = next((item for item in sending.lines_of(session, principal=owner) if item.number == line), None)
+    if found is None or found.account_id != account_id:
+        return None
+    kind = kind_of(found)
+    body = outcome.reply_en if text.strip().isascii() else outcome.reply_fa
+    if kind == "informational":
+        names = accounts.approved_sender_names(session, account_id=account_id)
+        if not names:
+            log.warning("HELP to line %s not answered: its account has no approved sender name", line)
+            return None
+        body = f"{names[0]}: {body}"
+    request = sending.SendRequest(kind=kind, text=body, line=line, recipients=(to,), personalise=False)
+    try:
+        with session.begin_nested():
+            return sending.accept(session, settings=settings, principal=owner, request=request)
+    except DomainError as exc:
+        log.warning("HELP to line %s not answered: %s", line, exc.code)
+        return None

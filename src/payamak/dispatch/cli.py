@@ -53,9 +53,10 @@ def install(app: typer.Typer, admin_app: typer.Typer) -> None:
         from sqlalchemy.exc import SQLAlchemyError
 
         from payamak import logs
-        from payamak.db import Database, current_revisions, head_revisions, upgrade
+        from payamak.compat.callbacks import CallbackSender
+        from payamak.db import Database
         from payamak.dispatch.settings import DispatchSettings
-        from payamak.dispatch.worker import run_dispatcher
+        from payamak.dispatch.worker import DispatcherStats, run_dispatcher
 
         conf = cli.settings()
         logs.configure(format=conf.log_format, level=logging.INFO if verbose else logging.WARNING)
@@ -67,15 +68,7 @@ def install(app: typer.Typer, admin_app: typer.Typer) -> None:
             except OSError as exc:
                 raise cli.fail(f"error: cannot listen on {metrics_host}:{metrics_port}: {exc}") from exc
         conf.ensure_data_dir()
-        try:
-            if conf.is_sqlite:
-                upgrade(conf.sqlalchemy_url)
-            elif current_revisions(conf.sqlalchemy_url) != head_revisions():
-                raise cli.fail("error: database_outdated: run `payamak db upgrade` first")
-        except SQLAlchemyError as exc:
-            raise cli.fail(
-                f"error: database_unreachable: {type(exc).__name__}: {str(exc).splitlines()[0]}"
-            ) from exc
+        cli.prepare_database(conf)
         try:
             config = DispatchSettings() if window is None else DispatchSettings(window=window)
         except ValueError as exc:
@@ -88,8 +81,17 @@ def install(app: typer.Typer, admin_app: typer.Typer) -> None:
             else:
                 cli.err.print(line, markup=False, soft_wrap=True)
 
+        async def main() -> DispatcherStats:
+            # Status callbacks the dispatcher's changes queue are delivered from here too.
+            callbacks = CallbackSender(db=db, settings=conf)
+            callbacks.start()
+            try:
+                return await run_dispatcher(db, settings=conf, config=config, announce=say)
+            finally:
+                await callbacks.stop()
+
         try:
-            stats = asyncio.run(run_dispatcher(db, settings=conf, config=config, announce=say))
+            stats = asyncio.run(main())
         except SQLAlchemyError as exc:
             raise cli.fail(
                 f"error: database_unreachable: {type(exc).__name__}: {str(exc).splitlines()[0]}"

@@ -414,10 +414,19 @@ _UPLOAD_DOC = {
 
 
 async def _text_body(request: Request) -> str:
-    """The pasted text of a JSON body; a form without its `file` part gets the same clear 422."""
+    """The pasted text of a JSON body.
+
+    Anything else without a `file` part is refused with 422 `import_input_required`, and never
+    read: FastAPI has already parsed (and so consumed) the body of a form, and reading it again
+    raises instead of answering."""
+    if not _is_json(request):
+        raise ValidationFailed(
+            'فرم بخشی به نام file ندارد: فایل را در بخش file بفرستید، یا متن را به شکل JSON {"text": "…"}.',
+            'The form has no "file" part: send the file in a part named "file", or the text as JSON {"text": "…"}.',
+            code="import_input_required",
+            field="file",
+        )
     try:
-        if not _is_json(request):
-            raise ValueError("not JSON")  # a form's body has been consumed by its parsing already
         body = schemas.TextImportIn.model_validate(json.loads(await request.body()))
     except (ValueError, ValidationError) as exc:
         raise ValidationFailed(
@@ -464,7 +473,8 @@ async def start_import(
 
     The file is checked first (format, size and row limits, password, phone column) and refused
     with 422 and a precise `error` code; then the import runs in the background and is all or
-    nothing. Follow it at `GET /imports/{id}`.
+    nothing. Follow it at `GET /imports/{id}`. A form without its `file` part, or JSON without
+    `text`, is refused with 422 `import_input_required`.
     """
     ctx = get_context(request)
     text = await _text_body(request) if file is None else None
@@ -523,7 +533,10 @@ async def preview_import(
     name_column: Annotated[int | None, Form(include_in_schema=False)] = None,
     rows: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> schemas.PreviewOut:
-    """The columns, the first rows and the detected phone and name columns, to choose from."""
+    """The columns, the first rows and the detected phone and name columns, to choose from.
+
+    A form without its `file` part, or JSON without `text`, is refused with 422
+    `import_input_required`."""
     ctx = get_context(request)
     text = await _text_body(request) if file is None else None
 

@@ -454,6 +454,11 @@ def cancel(session: Session, *, principal: Principal, send_id: int) -> Send:
         )  # fmt: skip
     send.state = "canceled"
     send.canceled_at = now
+    if count:
+        # Imported here: the compatible APIs are built on this module.
+        from payamak.compat import service as compat
+
+        compat.record_status_changes(session, send_ids=[send.id])  # a Twilio StatusCallback, if asked for
     return send
 
 
