@@ -112,6 +112,14 @@ class ReceiptClock:
         self.early_age = early_age
         self._sent: OrderedDict[tuple[int, str], tuple[str, float]] = OrderedDict()
         self._early: OrderedDict[tuple[int, str], float] = OrderedDict()
+        # labels() takes a lock and validates its arguments: once per route, not once per message.
+        self._histograms: dict[str, Any] = {}
+
+    def _histogram(self, route: str) -> Any:
+        histogram = self._histograms.get(route)
+        if histogram is None:
+            histogram = self._histograms[route] = RECEIPT_LATENCY.labels(route=route)
+        return histogram
 
     def submitted(self, route: str, key: int, provider_ids: Iterable[str], began: float) -> None:
         """Messages of route `route` (the dispatcher's route key `key`) accepted by a submit that
@@ -121,7 +129,7 @@ class ReceiptClock:
         for provider_id in provider_ids:
             arrived = self._early.pop((key, provider_id), None)
             if arrived is not None:
-                RECEIPT_LATENCY.labels(route=route).observe(max(0.0, arrived - began))
+                self._histogram(route).observe(max(0.0, arrived - began))
             elif len(self._sent) < self.limit:
                 self._sent[(key, provider_id)] = (route, began)
 
@@ -130,7 +138,7 @@ class ReceiptClock:
         now = time.monotonic() if now is None else now
         sent = self._sent.pop((key, provider_id), None)
         if sent is not None:
-            RECEIPT_LATENCY.labels(route=sent[0]).observe(max(0.0, now - sent[1]))
+            self._histogram(sent[0]).observe(max(0.0, now - sent[1]))
             return
         while self._early and (
             next(iter(self._early.values())) < now - self.early_age or len(self._early) >= self.limit
@@ -359,6 +367,11 @@ class DatabaseCollector(Collector):
             "Delivery receipts the dispatcher received since it started.",
             labels=["dispatcher"],
         )
+        unknown = CounterMetricFamily(
+            "payamak_dispatcher_receipts_unknown",
+            "Receipts for message ids none of our messages has, after trying to match them: ignored.",
+            labels=["dispatcher"],
+        )
         recovered = CounterMetricFamily(
             "payamak_dispatcher_recovered",
             "Claims of dead dispatchers this one took back (they may be sent twice).",
@@ -378,9 +391,10 @@ class DatabaseCollector(Collector):
             for status, count in sorted(final.items() if isinstance(final, dict) else ()):
                 results.add_metric([name, str(status)], _number({"n": count}, "n"))
             receipts.add_metric([name], _number(stats, "receipts"))
+            unknown.add_metric([name], _number(stats, "receipts_unknown"))
             recovered.add_metric([name], _number(stats, "recovered"))
             flush_errors.add_metric([name], _number(stats, "flush_errors"))
-        yield from (heartbeat, in_flight, results, receipts, recovered, flush_errors)
+        yield from (heartbeat, in_flight, results, receipts, unknown, recovered, flush_errors)
 
 
 # --- the endpoint ---------------------------------------------------------------------------

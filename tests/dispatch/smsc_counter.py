@@ -2,8 +2,10 @@
 
     python smsc_counter.py COUNTS.json [RECEIPT_DELAY]
 
-Prints {"port": N} once it listens; on SIGTERM or SIGINT writes {destination: times submitted}
-to COUNTS.json and exits. Tests use it to see whether any message reached the SMSC twice.
+Prints {"port": N} once it listens; on SIGTERM or SIGINT writes {"submitted": {destination: times
+submitted}, "resent_receipts": n} to COUNTS.json and exits. Tests use it to see whether any message
+reached the SMSC twice, and how many receipts were sent to a dispatcher that went away without
+acknowledging them (the SMSC sends those again to the next one).
 """
 
 from __future__ import annotations
@@ -13,12 +15,22 @@ import json
 import signal
 import sys
 from collections import Counter
+from typing import Any
 
 from payamak.providers.smpp import SimulatedSmsc, SmscConfig
 
 
 async def main(path: str, delay: float) -> None:
     smsc = SimulatedSmsc(SmscConfig(port=0, receipt_delay=delay, keep=2_000_000))
+    resent = 0
+    closed = smsc._session_closed
+
+    def session_closed(session: Any) -> None:
+        nonlocal resent
+        resent += sum(future is None for _, future in [*session.outstanding.values(), *session.queue])
+        closed(session)
+
+    smsc._session_closed = session_closed  # type: ignore[method-assign]
     await smsc.start()
     print(json.dumps({"port": smsc.port}), flush=True)
     stop = asyncio.Event()
@@ -29,7 +41,7 @@ async def main(path: str, delay: float) -> None:
     counts = Counter(s.destination for s in smsc.submissions)
     await smsc.close()
     with open(path, "w") as out:
-        json.dump(dict(counts), out)
+        json.dump({"submitted": dict(counts), "resent_receipts": resent}, out)
 
 
 if __name__ == "__main__":

@@ -86,6 +86,43 @@ def test_writes_are_guarded_by_status_and_attempt(shop: Shop) -> None:
         assert repo.by_provider_ids(session, route_id=7, provider_ids=["p1"]) == []
 
 
+def test_batched_writes_take_every_form_of_row(shop: Shop) -> None:
+    """Rows sharing a provider id, without one, or with an empty one are written as well as the
+    usual batch of distinct ids: each group of a batch is written in the form that fits it."""
+    shop.send([f"0912{3_000_000 + n:07d}" for n in range(8)])
+    rows = claim(shop, 10)
+    now = utcnow()
+    done = now - dt.timedelta(minutes=1)
+    a, b, c, d, e, f, g, h = rows
+    with shop.ctx.db.transaction() as session:
+        # Two routes' SMSCs may give the same id; an SMSC may give none.
+        repo.mark_sent(session, now=now, rows=[(a.id, a.attempts, "same", 1), (b.id, b.attempts, "same", 2),
+                                               (c.id, c.attempts, "", 1), (d.id, d.attempts, "d1", None)])  # fmt: skip
+        changed = repo.finish_claimed(
+            session,
+            rows=[
+                (e.id, e.attempts, "delivered", None, done, "e1", 3, now),
+                (f.id, f.attempts, "undelivered", "receipt:undelivered", done, "f1", 3, now),
+                (g.id, g.attempts, "failed", "invalid_text", now, None, None, None),
+                (h.id, h.attempts, "rejected", "smpp_status:x", now, "h1", None, None),
+                (h.id, h.attempts - 1, "failed", "stale", now, None, None, None),
+            ],
+            confirm=True,
+        )
+        assert changed == {e.id, f.id, g.id, h.id}
+        assert repo.finish_sent(session, rows=[(a.id, "delivered", None, done), (d.id, "blocked", "receipt:blocked", done),
+                                               (b.id, "delivered", None, done)], confirm=True) == {a.id, b.id, d.id}  # fmt: skip
+    got = {m.id: m for m in shop.messages()}
+    assert [(got[m.id].status, got[m.id].provider_id, got[m.id].route_id) for m in (a, b, c, d)] == [
+        ("delivered", "same", 1), ("delivered", "same", 2), ("sent", "", 1), ("blocked", "d1", None)]  # fmt: skip
+    assert all(got[m.id].submitted_at is not None for m in (a, b, c, d, e, f))
+    assert [(got[m.id].status, got[m.id].error, got[m.id].provider_id, got[m.id].route_id) for m in (e, f, g, h)] == [
+        ("delivered", None, "e1", 3), ("undelivered", "receipt:undelivered", "f1", 3), ("failed", "invalid_text", None, None),
+        ("rejected", "smpp_status:x", "h1", None)]  # fmt: skip
+    assert got[d.id].done_at is not None and got[e.id].done_at is not None
+    assert abs((got[e.id].done_at - done).total_seconds()) < 1  # type: ignore[operator]
+
+
 def test_recovery_takes_back_only_abandoned_claims(shop: Shop) -> None:
     shop.send([f"0912{2_000_000 + n:07d}" for n in range(6)])
     old = claim(shop, 2)

@@ -2,11 +2,14 @@
 route states and dispatcher heartbeats.
 
 The queue functions run for every message, thousands of times a second, so they go through the
-driver's own cursor and write a whole batch in one statement: over `unnest` arrays on PostgreSQL,
-over a JSON array read by `json_each` on SQLite. Every change is guarded by the status it expects (and, for a claimed message, by its
-attempt number, which a new claim increments), so a stale writer — a dispatcher whose claim was
-taken back, a duplicate receipt — changes nothing. Where credit depends on a change, the change
-reports which rows it really moved (RETURNING) and only those are given back.
+driver's own cursor and write a whole batch in one statement per kind of change: the rows of a
+batch go as one JSON parameter (read by `json_each` on SQLite, `jsonb_array_elements` on
+PostgreSQL), and what the rows of a group share (the new status, the receipt's time, the route) as
+plain parameters, so each row carries only what differs. Every change is guarded by the status it
+expects (and, for a claimed message, by its attempt number, which a new claim increments), so a
+stale writer — a dispatcher whose claim was taken back, a duplicate receipt — changes nothing.
+Where credit depends on a change, the change reports which rows it really moved and only those are
+given back.
 """
 
 from __future__ import annotations
@@ -129,7 +132,7 @@ class _Raw:
         return json.loads(rows[0][0]) if rows and rows[0][0] is not None else []
 
 
-def _rows(rows: Iterable[Sequence[Any]]) -> str:
+def _rows(rows: Iterable[Any]) -> str:
     # A batch goes to SQLite as one JSON array read by json_each, so the whole batch is one
     # statement and one sqlite3_step. executemany steps once a row and releases and retakes the
     # GIL each time, which under a busy event loop costs several times the write itself.
@@ -143,6 +146,57 @@ def _j(index: int) -> str:
 
 # The guard of every write to a claimed message: still claimed, by the claim that wrote it.
 _CLAIMED = f"messages.id = {_j(0)} AND messages.status = 'submitting' AND messages.attempts = {_j(1)}"
+
+# On SQLite a claimed message travels as one integer, its id and the claim's attempt number packed
+# (`_pack`), and when it has a provider id, as the key of a JSON object whose value is that
+# integer: json_extract parses a row's JSON text again for every field it reads, which cost more
+# than the row's own update, while json_each hands over keys and values already parsed.
+_PACK_BITS: Final = 16
+_PACKED_CLAIMED = (
+    f"messages.id = (j.value >> {_PACK_BITS}) AND messages.status = 'submitting' "
+    f"AND messages.attempts = (j.value & {(1 << _PACK_BITS) - 1})"
+)
+
+
+def _pack(message_id: int, attempts: int) -> int:
+    return message_id << _PACK_BITS | attempts
+
+
+def _packable(items: Sequence[tuple[int, int, str | None]]) -> bool:
+    # attempts is a SMALLINT, so this always holds; the general form stays for a database that
+    # says otherwise.
+    return all(0 <= att < 1 << _PACK_BITS for _, att, _ in items)
+
+
+def _keyed(items: Sequence[tuple[int, int, str | None]]) -> str | None:
+    """{provider id: packed id and attempts} as JSON, or None unless every provider id is there
+    and different (a JSON object cannot hold the same key twice)."""
+    if not _packable(items):
+        return None
+    keyed = {pid: _pack(mid, att) for mid, att, pid in items if pid}
+    if len(keyed) != len(items):
+        return None
+    return json.dumps(keyed, separators=(",", ":"), ensure_ascii=False)
+
+
+def _grouped(rows: Iterable[tuple[Any, ...]], split: int) -> dict[tuple[Any, ...], list[tuple[Any, ...]]]:
+    """Rows by what their fields from `split` on say (shared by most of a batch), each keeping the
+    fields before `split`."""
+    groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+    for row in rows:
+        key = row[split:]
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [row[:split]]
+        else:
+            group.append(row[:split])
+    return groups
+
+
+def _pg_rows(rows: Iterable[Sequence[Any]]) -> str:
+    # One jsonb parameter instead of an array per column: psycopg dumps arrays element by element
+    # in Python, several times the cost of json.dumps, which runs in C.
+    return json.dumps(list(rows), separators=(",", ":"), ensure_ascii=False)
 
 
 # --- the queue ------------------------------------------------------------------------------
@@ -195,25 +249,21 @@ def claim(session: Session, *, now: dt.datetime, lease_until: dt.datetime, limit
         rows = raw.execute(sql, (raw.time(now), raw.time(lease_until), raw.time(now), limit))
         make = ClaimedRow._make
         return [make(r) for r in rows]
-    # SQLite: the write transaction is exclusive, so choosing, marking and reading back in three
-    # statements is as atomic as one, and each is a single step (see `_rows`).
-    ids = raw.json_value(
-        f"SELECT json_group_array(id) FROM (SELECT id FROM messages WHERE {_IN_QUEUE} "  # noqa: S608
+    # SQLite: the write transaction is exclusive, so reading the chosen rows (with the attempt
+    # number the claim gives them) and then marking them is as atomic as one statement, and each
+    # is a single step (see `_rows`).
+    found = raw.json_value(
+        "SELECT json_group_array(json_array(id, send_id, account_id, recipient, operator, parts, price, text, "  # noqa: S608
+        f"attempts + 1, maybe_duplicate)) FROM (SELECT {columns} FROM messages WHERE {_IN_QUEUE} "
         "AND status IN ('scheduled', 'queued') AND due_at <= ? ORDER BY due_at LIMIT ?)",
         (raw.time(now), limit),
     )
-    if not ids:
+    if not found:
         return []
-    chosen = _rows(ids)
     raw.rowcount(
         "UPDATE messages SET status = 'submitting', claimed_at = ?, due_at = ?, attempts = attempts + 1 "
         "WHERE id IN (SELECT value FROM json_each(?))",
-        (raw.time(now), raw.time(lease_until), chosen),
-    )
-    found = raw.json_value(
-        f"SELECT json_group_array(json_array({columns})) FROM messages "  # noqa: S608
-        "WHERE id IN (SELECT value FROM json_each(?))",
-        (chosen,),
+        (raw.time(now), raw.time(lease_until), _rows(r[0] for r in found)),
     )
     make = ClaimedRow._make
     return [make(r) for r in found]
@@ -242,20 +292,29 @@ def mark_sent(
     if not rows:
         return
     raw = _Raw(session)
-    if raw.pg:
-        ids, attempts, pids, routes = zip(*rows, strict=True)
-        raw.execute(
-            "UPDATE messages AS m SET status = 'sent', provider_id = v.pid, route_id = v.rid, "
-            "submitted_at = %s, error = NULL FROM unnest(%s::bigint[], %s::int[], %s::text[], %s::bigint[]) "
-            "AS v(id, att, pid, rid) WHERE m.id = v.id AND m.status = 'submitting' AND m.attempts = v.att",
-            (now, list(ids), list(attempts), list(pids), list(routes)),
+    for (route_id,), items in _grouped(rows, 3).items():
+        if raw.pg:
+            raw.execute(
+                "UPDATE messages AS m SET status = 'sent', provider_id = v.pid, route_id = %s, submitted_at = %s, "
+                "error = NULL FROM (SELECT (e->>0)::bigint AS id, (e->>1)::int AS att, e->>2 AS pid "
+                "FROM jsonb_array_elements(%s::jsonb) AS e) AS v "
+                "WHERE m.id = v.id AND m.status = 'submitting' AND m.attempts = v.att",
+                (route_id, now, _pg_rows(items)),
+            )
+            continue
+        keyed = _keyed(items)
+        if keyed is not None:
+            raw.rowcount(
+                "UPDATE messages SET status = 'sent', provider_id = j.key, route_id = ?, submitted_at = ?, "  # noqa: S608 - fixed SQL
+                f"error = NULL FROM json_each(?) AS j WHERE {_PACKED_CLAIMED}",
+                (route_id, raw.time(now), keyed),
+            )
+            continue
+        raw.rowcount(
+            f"UPDATE messages SET status = 'sent', provider_id = {_j(2)}, route_id = ?, "  # noqa: S608 - fixed SQL
+            f"submitted_at = ?, error = NULL FROM json_each(?) AS j WHERE {_CLAIMED}",
+            (route_id, raw.time(now), _rows(items)),
         )
-        return
-    raw.rowcount(
-        f"UPDATE messages SET status = 'sent', provider_id = {_j(2)}, route_id = {_j(3)}, "  # noqa: S608 - fixed SQL
-        f"submitted_at = ?, error = NULL FROM json_each(?) AS j WHERE {_CLAIMED}",
-        (raw.time(now), _rows(rows)),
-    )
 
 
 def requeue(session: Session, *, rows: Sequence[tuple[int, int, dt.datetime, str | None, int, bool]]) -> None:
@@ -303,47 +362,48 @@ def finish_claimed(
     if not rows:
         return set()
     raw = _Raw(session)
-    if raw.pg:
-        ids, attempts, statuses, errors, dones, pids, routes, submitted = zip(*rows, strict=True)
-        returned = raw.execute(
-            "UPDATE messages AS m SET status = v.st, error = v.err, done_at = v.done, "
-            "provider_id = COALESCE(v.pid, m.provider_id), route_id = COALESCE(v.rid, m.route_id), "
-            "submitted_at = COALESCE(v.sub, m.submitted_at) FROM unnest(%s::bigint[], %s::int[], %s::text[], "
-            "%s::text[], %s::timestamptz[], %s::text[], %s::bigint[], %s::timestamptz[]) "
-            "AS v(id, att, st, err, done, pid, rid, sub) WHERE m.id = v.id AND m.status = 'submitting' "
-            "AND m.attempts = v.att RETURNING m.id",
-            (
-                list(ids),
-                list(attempts),
-                list(statuses),
-                list(errors),
-                list(dones),
-                list(pids),
-                list(routes),
-                list(submitted),
-            ),
-        )
-        return {r[0] for r in returned} if confirm else set()
-    data = _rows(
-        [mid, att, st, err, raw.time(done), pid, rid, raw.time(sub) if sub is not None else None]
-        for mid, att, st, err, done, pid, rid, sub in rows
-    )
     changed: set[int] = set()
-    if confirm:
-        # The write transaction is exclusive: the rows that match now are the rows changed next.
-        changed = set(
-            raw.json_value(
-                "SELECT json_group_array(messages.id) FROM json_each(?) AS j JOIN messages "  # noqa: S608 - fixed SQL
-                f"ON messages.id = {_j(0)} WHERE {_CLAIMED}",
-                (data,),
+    # Moved last, so that what a group shares starts at field 3: (status, error, done_at, route id,
+    # submitted_at) after (id, attempts, provider id).
+    reordered = ((r[0], r[1], r[5], r[2], r[3], r[4], r[6], r[7]) for r in rows)
+    for (status, error, done, route_id, submitted), items in _grouped(reordered, 3).items():
+        if raw.pg:
+            returned = raw.execute(
+                "UPDATE messages AS m SET status = %s, error = %s, done_at = %s, "
+                "provider_id = COALESCE(v.pid, m.provider_id), route_id = COALESCE(%s, m.route_id), "
+                "submitted_at = COALESCE(%s, m.submitted_at) FROM (SELECT (e->>0)::bigint AS id, "
+                "(e->>1)::int AS att, e->>2 AS pid FROM jsonb_array_elements(%s::jsonb) AS e) AS v "
+                "WHERE m.id = v.id AND m.status = 'submitting' AND m.attempts = v.att RETURNING m.id",
+                (status, error, done, route_id, submitted, _pg_rows(items)),
             )
+            if confirm:
+                changed.update(r[0] for r in returned)
+            continue
+        sub = raw.time(submitted) if submitted is not None else None
+        shared = (status, error, raw.time(done), route_id, sub)
+        keyed = _keyed(items) if items[0][2] else None
+        if keyed is not None:
+            data, guard, set_pid = keyed, _PACKED_CLAIMED, "provider_id = j.key"
+        elif not any(pid for _, _, pid in items) and _packable(items):
+            data, guard, set_pid = _rows(_pack(mid, att) for mid, att, _ in items), _PACKED_CLAIMED, ""
+        else:
+            data, guard = _rows(items), _CLAIMED
+            set_pid = f"provider_id = COALESCE({_j(2)}, messages.provider_id)"
+        if confirm:
+            # The write transaction is exclusive: the rows that match now are the rows changed next.
+            changed.update(
+                raw.json_value(
+                    "SELECT json_group_array(messages.id) FROM json_each(?) AS j JOIN messages "  # noqa: S608 - fixed SQL
+                    f"ON {guard}",
+                    (data,),
+                )
+            )
+        raw.rowcount(
+            "UPDATE messages SET status = ?, error = ?, done_at = ?, route_id = COALESCE(?, messages.route_id), "  # noqa: S608 - fixed SQL
+            f"submitted_at = COALESCE(?, messages.submitted_at){', ' if set_pid else ''}{set_pid} "
+            f"FROM json_each(?) AS j WHERE {guard}",
+            (*shared, data),
         )
-    raw.rowcount(
-        f"UPDATE messages SET status = {_j(2)}, error = {_j(3)}, done_at = {_j(4)}, "  # noqa: S608 - fixed SQL
-        f"provider_id = COALESCE({_j(5)}, messages.provider_id), route_id = COALESCE({_j(6)}, messages.route_id), "
-        f"submitted_at = COALESCE({_j(7)}, messages.submitted_at) FROM json_each(?) AS j WHERE {_CLAIMED}",
-        (data,),
-    )
     return changed
 
 
@@ -356,30 +416,33 @@ def finish_sent(
     if not rows:
         return set()
     raw = _Raw(session)
-    if raw.pg:
-        ids, statuses, errors, dones = zip(*rows, strict=True)
-        returned = raw.execute(
-            "UPDATE messages AS m SET status = v.st, error = v.err, done_at = v.done "
-            "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[]) AS v(id, st, err, done) "
-            "WHERE m.id = v.id AND m.status = 'sent' RETURNING m.id",
-            (list(ids), list(statuses), list(errors), list(dones)),
-        )
-        return {r[0] for r in returned} if confirm else set()
-    data = _rows([mid, st, err, raw.time(done)] for mid, st, err, done in rows)
     changed: set[int] = set()
-    if confirm:
-        changed = set(
-            raw.json_value(
-                "SELECT json_group_array(messages.id) FROM json_each(?) AS j JOIN messages "  # noqa: S608 - fixed SQL
-                f"ON messages.id = {_j(0)} WHERE messages.status = 'sent'",
-                (data,),
+    for (status, error, done), items in _grouped(rows, 1).items():
+        ids = [item[0] for item in items]
+        if raw.pg:
+            returned = raw.execute(
+                "UPDATE messages SET status = %s, error = %s, done_at = %s WHERE id IN "
+                "(SELECT value::bigint FROM jsonb_array_elements_text(%s::jsonb)) AND status = 'sent' "
+                "RETURNING id",
+                (status, error, done, _pg_rows(ids)),
             )
+            if confirm:
+                changed.update(r[0] for r in returned)
+            continue
+        data = _rows(ids)
+        if confirm:
+            changed.update(
+                raw.json_value(
+                    "SELECT json_group_array(id) FROM messages WHERE id IN (SELECT value FROM json_each(?)) "
+                    "AND status = 'sent'",
+                    (data,),
+                )
+            )
+        raw.rowcount(
+            "UPDATE messages SET status = ?, error = ?, done_at = ? WHERE id IN "
+            "(SELECT value FROM json_each(?)) AND status = 'sent'",
+            (status, error, raw.time(done), data),
         )
-    raw.rowcount(
-        f"UPDATE messages SET status = {_j(1)}, error = {_j(2)}, done_at = {_j(3)} "  # noqa: S608 - fixed SQL
-        f"FROM json_each(?) AS j WHERE messages.id = {_j(0)} AND messages.status = 'sent'",
-        (data,),
-    )
     return changed
 
 

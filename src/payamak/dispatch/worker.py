@@ -9,9 +9,11 @@ claim loop
     rate achieved, and a claim is made only while the window has room (below).
 submit tasks
     `await provider.submit(chunk)`: the SMPP provider pipelines a chunk through its binds'
-    windows, so several chunks in flight keep every window full. Results go into the open batch.
+    windows, so several chunks in flight keep every window full (and no more than that are handed
+    to an SMPP route at once). Results go into the open batch.
 receipts and inbound
-    Provider callbacks append to the open batch; nothing else happens on the socket's turn.
+    Provider callbacks append to the open batch; nothing else happens on the socket's turn. They
+    return the batch's commit, which the provider waits for before acknowledging them.
 flush loop
     Every `flush_interval` (or sooner once `flush_max` results are waiting) the open batch is
     swapped for an empty one and written in ONE transaction: results first (so a receipt that
@@ -69,7 +71,7 @@ from payamak.dispatch.routing import (
 from payamak.dispatch.service import Batch, BatchPolicy, BatchReport, Claimed, PendingReceipt, SentIndex
 from payamak.dispatch.settings import DispatchSettings
 from payamak.providers.base import OutgoingSms, SubmitResult
-from payamak.providers.smpp import Inbound, Receipt, SimulatedSmsc, SmscConfig
+from payamak.providers.smpp import Inbound, Receipt, SimulatedSmsc, SmppProvider, SmscConfig
 
 log = logging.getLogger("payamak.dispatch")
 
@@ -176,6 +178,7 @@ class Dispatcher:
         self._table = RoutingTable([])
         self._runtimes: dict[int, RouteRuntime] = {}
         self._retired: list[RouteRuntime] = []
+        self._gates: weakref.WeakKeyDictionary[RouteRuntime, asyncio.Semaphore] = weakref.WeakKeyDictionary()
         self._sends: dict[int, SendInfo] = {}
         self._index = SentIndex()
         self._waiting: service.Waiting = {}
@@ -405,29 +408,42 @@ class Dispatcher:
         task.add_done_callback(self._submits.discard)
 
     def _ack_after_commit(self) -> asyncio.Future[None]:
-        """A future the provider waits on before acknowledging: resolved when the open batch commits."""
+        """A future the provider waits on before acknowledging: resolved when the open batch commits.
+
+        One for the whole open batch (its receipts and inbound SMS commit together), not one each."""
+        acks = self._batch.acks
+        if acks:
+            return acks[-1]
         ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._batch.acks.append(ack)
+        acks.append(ack)
         return ack
 
     def _hooks(self, key: int) -> ProviderHooks:
+        flush_max = self.config.flush_max
+        runtimes = self._runtimes
+        monotonic = time.monotonic
+
+        # Called for every receipt, on the socket's turn: appends and returns, nothing more.
         def on_receipt(receipt: Receipt) -> asyncio.Future[None]:
             if receipt.final:
                 self._receipt_clock.receipt(key, receipt.provider_id)
-            runtime = self._runtimes.get(key)
+            runtime = runtimes.get(key)
             spec = runtime.spec if runtime is not None else None
-            self._batch.receipts.append(
+            batch = self._batch
+            receipts = batch.receipts
+            receipts.append(
                 PendingReceipt(
-                    route_key=key,
-                    route_id=spec.id if spec is not None else (None if key == SIMULATOR_KEY else key),
-                    receipt=receipt,
-                    first_seen=time.monotonic(),
-                    refund_undelivered=spec.refund_undelivered if spec is not None else False,
+                    key,
+                    spec.id if spec is not None else (None if key == SIMULATOR_KEY else key),
+                    receipt,
+                    monotonic(),
+                    spec.refund_undelivered if spec is not None else False,
                 )
             )
-            if len(self._batch.receipts) >= self.config.flush_max:
+            if len(receipts) >= flush_max:
                 self._flush_now.set()
-            return self._ack_after_commit()
+            acks = batch.acks
+            return acks[-1] if acks else self._ack_after_commit()
 
         def on_inbound(inbound: Inbound) -> asyncio.Future[None]:
             self._batch.inbound.append(inbound)
@@ -569,7 +585,29 @@ class Dispatcher:
                 self._submits.add(task)
                 task.add_done_callback(self._submits.discard)
 
+    def _gate(self, runtime: RouteRuntime) -> asyncio.Semaphore | None:
+        """How many chunks may be handed to an SMPP route at once: enough to keep every bind's
+        window full. More would only wait inside the provider, where each one waiting is woken
+        whenever a window slot frees (and hundreds of them cost more than the sending)."""
+        provider = runtime.provider
+        if not isinstance(provider, SmppProvider):
+            return None
+        gate = self._gates.get(runtime)
+        if gate is None:
+            route = provider.route
+            gate = asyncio.Semaphore(max(4, -(-2 * route.binds * route.window // self.config.chunk)))
+            self._gates[runtime] = gate
+        return gate
+
     async def _submit(self, runtime: RouteRuntime, items: list[Claimed]) -> None:
+        gate = self._gate(runtime)
+        if gate is None:
+            await self._submit_now(runtime, items)
+            return
+        async with gate:
+            await self._submit_now(runtime, items)
+
+    async def _submit_now(self, runtime: RouteRuntime, items: list[Claimed]) -> None:
         began = time.monotonic()
         messages = [
             OutgoingSms(
@@ -656,6 +694,7 @@ class Dispatcher:
                 len(batch.results),
                 len(batch.receipts),
             )
+            batch.rewritten = True
             self._failed_batch = batch
             return False
         self._waiting = waiting
@@ -678,8 +717,9 @@ class Dispatcher:
         staged: tuple[list[tuple[tuple[int, str], service.Ref]], list[tuple[int, str]]] = ([], [])
         with self.db.transaction() as session:
             report = service.apply_batch(
-                session, batch=batch, index=self._index, policy=self.policy, waiting=waiting, staged=staged
-            )
+                session, batch=batch, index=self._index, policy=self.policy, waiting=waiting, staged=staged,
+                settings=self.settings,
+            )  # fmt: skip
         return report, waiting, staged
 
     def _waiting_due(self) -> bool:

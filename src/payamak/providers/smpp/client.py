@@ -7,7 +7,8 @@ How it sends
     pipelines the whole batch: it keeps writing while any bind has room in its window and picks
     the least-loaded bind, and waits only when every window is full. The PDUs produced in one turn
     of the event loop go out in one write, with TCP_NODELAY on. A route-wide token bucket (`tps`)
-    paces all binds together.
+    paces all binds together. The encoding of the last texts sent is remembered, since a bulk send
+    repeats one text for every recipient.
 
 Long messages
     `long_mode="udh"`: one submit_sm per part, each with a concatenation header (esm_class 0x40),
@@ -49,12 +50,13 @@ Throttling
     (additive increase), to the configured limit or to no limit.
 
 Receipts and inbound messages
-    deliver_sm is answered at once, before anything else is done with it. A receipt becomes a
-    `Receipt` (see receipts.py) for `on_receipt`; a message from a phone is reassembled (UDH, SAR
-    or message_payload) and decoded into an `Inbound` for `on_inbound`. Callbacks may be plain
-    functions (called inline: keep them short, e.g. append to a buffer) or coroutine functions
-    (awaited one after another by a single task, so order is kept; reading from the SMSC pauses
-    while more than 10,000 are waiting, which in turn makes the SMSC hold back).
+    A receipt becomes a `Receipt` (see receipts.py) for `on_receipt`; a message from a phone is
+    reassembled (UDH, SAR or message_payload) and decoded into an `Inbound` for `on_inbound`.
+    Callbacks are called inline (keep them short, e.g. append to a buffer). One that returns None
+    has its deliver_sm answered at once; one that returns an awaitable (a coroutine, or a future
+    such as the dispatcher's "this batch has committed", which many receipts share) has it answered
+    when that completes, in arrival order, by a single task; reading from the SMSC pauses while
+    more than 10,000 wait, which in turn makes the SMSC hold back.
 
 An SmppProvider belongs to the event loop it was first used in. Binds start on the first
 `submit` (or `start()`), and `close()` unbinds them politely; it may be called more than once.
@@ -68,6 +70,7 @@ import inspect
 import logging
 import math
 import random
+import socket
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -115,6 +118,9 @@ TEMPORARY_STATUSES: Final = THROTTLE_STATUSES | frozenset(
 AUTH_STATUSES: Final = frozenset({pdu.ESME_RINVPASWD, pdu.ESME_RINVSYSID, pdu.ESME_RINVSYSTYP})
 
 _CALLBACK_BACKLOG: Final = 10_000
+# Texts whose encoding is remembered: a bulk send repeats one text for every recipient.
+_ENCODED_TEXTS: Final = 64
+_UDH_LENGTH: Final = 6  # 05 00 03 reference total sequence
 
 
 def is_temporary(status: int) -> bool:
@@ -504,9 +510,12 @@ class _Bind:
         provider = self.provider
         loop = asyncio.get_running_loop()
         pending = self.pending
+        quickack = _quickack(link)
         try:
             while True:
                 frames = await link.read()
+                if quickack is not None:
+                    quickack()
                 if frames is None:
                     if not self._unbinding:
                         log.warning("%s bind %d: SMSC closed the connection", provider.route.name, self.index)
@@ -609,6 +618,8 @@ class SmppProvider:
         self._throttle: _Throttle | None = None
         self._reference = random.randrange(256)
         self._prefixes: dict[str, bytes] = {}
+        # text -> (data_coding, its parts without concatenation headers, or the whole payload)
+        self._encoded: dict[str, tuple[int, list[bytes]]] = {}
         self._reassembler = Reassembler()
         self._backlog: deque[tuple[Awaitable[Any], Callable[[], None]]] = deque()
         self._backlog_task: asyncio.Task[None] | None = None
@@ -806,25 +817,45 @@ class SmppProvider:
         receipt = 1 if self.route.registered_delivery else 0
         try:
             if self.route.long_mode == "payload":
-                data_coding, payload = sms.encode(message.text)
+                data_coding, (payload,) = self._encoded_text(message.text, payload=True)
                 single = sms.UCS2_SINGLE * 2 if data_coding == sms.DATA_CODING_UCS2 else sms.GSM7_SINGLE
                 if len(payload) <= single:
                     return [pdu.submit_body(prefix, destination, 0, receipt, data_coding, payload)]
                 tlvs = pdu.tlv(pdu.TLV_MESSAGE_PAYLOAD, payload)
                 return [pdu.submit_body(prefix, destination, 0, receipt, data_coding, b"", tlvs)]
-            self._reference = (self._reference + 1) & 0xFF
-            data_coding, parts = sms.encode_parts(message.text, reference=self._reference)
+            self._reference = reference = (self._reference + 1) & 0xFF
+            data_coding, parts = self._encoded_text(message.text, payload=False)
         except (ValueError, pdu.PduError):
             # A lone surrogate, more than 255 parts, or a payload past 64 KiB.
             return SubmitResult(reference=message.reference, accepted=False, error="invalid_text")
         if len(parts) <= 1:
             return [pdu.submit_body(prefix, destination, 0, receipt, data_coding, parts[0] if parts else b"")]
+        total = len(parts)
         return [
             pdu.submit_body(
-                prefix, destination, sms.ESM_CLASS_UDHI, receipt if index == 0 else 0, data_coding, part
+                prefix, destination, sms.ESM_CLASS_UDHI, receipt if index == 0 else 0, data_coding,
+                bytes((5, 0, 3, reference, total, index + 1)) + part,
             )
             for index, part in enumerate(parts)
-        ]
+        ]  # fmt: skip
+
+    def _encoded_text(self, text: str, *, payload: bool) -> tuple[int, list[bytes]]:
+        """data_coding and the text's parts without their concatenation headers (with `payload`,
+        the whole message as one part); remembered for the texts seen last (a route sends in one
+        `long_mode`, so the text alone is the key)."""
+        found = self._encoded.get(text)
+        if found is not None:
+            return found
+        if payload:
+            data_coding, whole = sms.encode(text)
+            found = (data_coding, [whole])
+        else:
+            data_coding, parts = sms.encode_parts(text, reference=0)
+            found = (data_coding, parts if len(parts) <= 1 else [part[_UDH_LENGTH:] for part in parts])
+        if len(self._encoded) >= _ENCODED_TEXTS:
+            self._encoded.clear()
+        self._encoded[text] = found
+        return found
 
     async def submit(self, messages: Sequence[OutgoingSms]) -> list[SubmitResult]:
         """One result per message, in order. Never raises for a message's failure."""
@@ -922,7 +953,7 @@ class SmppProvider:
             log.exception("%s: callback failed for %r", self.route.name, value)
             ack()
             return
-        if inspect.isawaitable(result):
+        if isinstance(result, asyncio.Future) or (result is not None and inspect.isawaitable(result)):
             self._backlog.append((result, ack))
             if self._backlog_task is None or self._backlog_task.done():
                 self._backlog_task = asyncio.create_task(self._drain_backlog(0))
@@ -942,6 +973,9 @@ class SmppProvider:
                 log.exception("%s: callback failed", self.route.name)
                 continue
             ack()
+            # Those behind it waiting on the same thing (the dispatcher's batch commit) are done too.
+            while len(backlog) > down_to and backlog[0][0] is awaitable:
+                backlog.popleft()[1]()
 
 
 def _acknowledger(link: Any, sequence: int) -> Callable[[], None]:
@@ -951,6 +985,25 @@ def _acknowledger(link: Any, sequence: int) -> Callable[[], None]:
             link.send(pdu.encode_frame(pdu.DELIVER_SM_RESP, 0, sequence, b"\0"))
 
     return ack
+
+
+def _quickack(link: Link) -> Callable[[], None] | None:
+    """Something that makes the kernel acknowledge what we receive at once (Linux), or None.
+
+    An SMSC that writes each PDU on its own with Nagle's algorithm on (node's default, and many
+    servers') sends its next PDU only once the last was acknowledged, and Linux delays an
+    acknowledgement by up to 40 ms when it has no data to carry it, as when our deliver_sm_resp
+    wait for the receipts to be written. The mode lapses, so it is set again after each read."""
+    option = getattr(socket, "TCP_QUICKACK", None)
+    sock = link.writer.get_extra_info("socket")
+    if option is None or sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return None
+
+    def quickack() -> None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, option, 1)
+
+    return quickack
 
 
 def _set_none(future: asyncio.Future[None]) -> None:
