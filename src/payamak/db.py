@@ -17,7 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from payamak.errors import DomainError
+from payamak.errors import DomainError, storage_full
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -124,12 +124,32 @@ class Database:
                 else:
                     session.rollback()
                 raise
-            except BaseException:
+            except BaseException as exc:
                 session.rollback()
+                # A full disk is the operator's to fix, not a bug: callers get a domain error with
+                # a stable code (HTTP 507, a CLI message, an import marked failed) instead of a 500.
+                if isinstance(exc, Exception) and is_disk_full(exc):
+                    raise storage_full() from exc
                 raise
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# SQLite's primary result code for "database or disk is full" (extended codes keep it in the low
+# byte), and PostgreSQL's SQLSTATE disk_full.
+_SQLITE_FULL = 13
+_PG_DISK_FULL = "53100"
+
+
+def is_disk_full(exc: Exception) -> bool:
+    """Whether a database error (SQLAlchemy's, or the driver's own from a raw cursor) means the
+    disk the database writes to is full."""
+    orig = getattr(exc, "orig", exc)
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == _SQLITE_FULL
+    return getattr(orig, "sqlstate", None) == _PG_DISK_FULL
 
 
 def upgrade(url: str, revision: str = "heads") -> None:

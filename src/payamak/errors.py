@@ -62,3 +62,17 @@ class RateLimited(DomainError):
     def __init__(self, message_fa: str, message_en: str, *, retry_after: int, **extra: Any) -> None:
         super().__init__(message_fa, message_en, retry_after=retry_after, **extra)
         self.retry_after = retry_after
+
+
+class StorageFull(DomainError):
+    """The database could not write because its disk is full. Nothing of the unit of work was
+    saved (it rolled back); the same request succeeds once space is freed. HTTP 507."""
+
+    code = "disk_full"
+
+
+def storage_full() -> StorageFull:
+    return StorageFull(
+        "فضای دیسک پایگاه داده پر است و چیزی ذخیره نشد؛ به مدیر سامانه خبر دهید و پس از آزاد شدن فضا دوباره بفرستید.",
+        "The database's disk is full and nothing was saved; tell the operator, and try again once space is freed.",
+    )

@@ -46,6 +46,7 @@ DOCUMENTED = {
     "payamak_dispatcher_in_flight",
     "payamak_dispatcher_messages",
     "payamak_dispatcher_receipts",
+    "payamak_dispatcher_receipts_unknown",
     "payamak_dispatcher_recovered",
     "payamak_dispatcher_write_errors",
     "payamak_messages_submitted",

@@ -34,6 +34,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "insufficient_credit": 402,
     "body_too_large": 413,
     "unsupported_media_type": 415,
+    "disk_full": 507,  # the database's disk: nothing was saved, the same request works once freed
 }
 
 

@@ -23,6 +23,8 @@ from payamak.accounts import service as accounts
 from payamak.accounts.service import Principal
 from payamak.billing import repository as billing_repo
 from payamak.billing import service as billing
+from payamak.compat import service as compat
+from payamak.config import Settings
 from payamak.db import utcnow
 from payamak.dispatch import repository as repo
 from payamak.dispatch import state
@@ -33,7 +35,7 @@ from payamak.errors import Conflict, DomainError, NotFound, ValidationFailed
 from payamak.numbers import key_to_e164, mobile_key
 from payamak.providers.base import SubmitResult
 from payamak.providers.smpp import Inbound, Receipt
-from payamak.sending import blacklist, optouts
+from payamak.sending import blacklist
 from payamak.sending.models import InboundMessage
 
 log = logging.getLogger("payamak.dispatch")
@@ -86,6 +88,9 @@ class Batch:
     # Resolved once this batch commits: only then does the provider acknowledge the receipts and
     # inbound messages to the SMSC, which re-sends any it never saw acknowledged.
     acks: list[asyncio.Future[None]] = field(default_factory=list)
+    # Set when a write of this batch failed. A failure while committing (the connection lost, the
+    # database restarting) leaves the outcome unknown: the earlier write may have committed.
+    rewritten: bool = False
 
     def __len__(self) -> int:
         return len(self.results) + len(self.receipts) + len(self.inbound)
@@ -95,6 +100,7 @@ class Batch:
         self.receipts.extend(other.receipts)
         self.inbound.extend(other.inbound)
         self.acks.extend(other.acks)
+        self.rewritten = self.rewritten or other.rewritten
 
     def committed(self) -> None:
         for ack in self.acks:
@@ -187,6 +193,7 @@ def apply_batch(
     policy: BatchPolicy,
     waiting: Waiting,
     staged: tuple[list[tuple[tuple[int, str], Ref]], list[tuple[int, str]]],
+    settings: Settings | None = None,
 ) -> BatchReport:
     """Write one batch: results first, then receipts, then inbound SMS, then credit given back.
 
@@ -198,6 +205,8 @@ def apply_batch(
     for a message another dispatcher sent), then again every `receipt_retry_seconds`, until
     `receipt_match_seconds` have passed and it counts as unknown. It is updated in place;
     `staged` receives the changes to `index`, which the caller applies after the commit.
+    Status callbacks asked for with a send are queued with its changes; `settings` lets HELP
+    replies be answered (without them they are only recorded).
     """
     now = utcnow()
     mono = time.monotonic()
@@ -222,6 +231,9 @@ def apply_batch(
         tuple[int, int, str, str | None, dt.datetime, str | None, int | None, dt.datetime | None]
     ] = []
     money_of: dict[int, tuple[Claimed | Ref, str]] = {}
+    late_receipts: list[tuple[tuple[int, str, str | None, dt.datetime], bool]] = []
+    receipt_refs: list[Ref] = []  # messages sent earlier that a receipt finishes now
+    overtaken: list[int] = []  # messages sent and finished in one write: their receipt came first
 
     for claimed, result in batch.results:
         report.results += 1
@@ -265,13 +277,20 @@ def apply_batch(
                 continue
             final = state.receipt_status(receipt.receipt.status)
             assert final is not None
+            overtaken.append(row.id)
             item = (row.id, row.attempts, final, _receipt_error(receipt.receipt), receipt.receipt.done_at or now,
                     provider_id, claimed.route_id, now)  # fmt: skip
-            if state.refund_due("sent", final, refund_undelivered=claimed.refund_undelivered):
+            refund = state.refund_due("sent", final, refund_undelivered=claimed.refund_undelivered)
+            if refund:
                 final_money.append(item)
                 money_of[row.id] = (claimed, final)
             else:
                 final_plain.append(item)
+            if batch.rewritten:
+                # If the earlier write did commit, the message is `sent` already and the write of
+                # this result changes nothing: the receipt is applied to it as to any sent message
+                # as well. Each write changes only its own status, so at most one of them applies.
+                late_receipts.append(((row.id, final, item[3], item[4]), refund))
             report.count(final)
             continue
         if outcome.status == "sent":
@@ -303,13 +322,14 @@ def apply_batch(
         report.count(outcome.status)
 
     # Receipts for messages sent in earlier batches: known here, or looked up once due.
-    sent_plain: list[tuple[int, str, str | None, dt.datetime]] = []
-    sent_money: list[tuple[int, str, str | None, dt.datetime]] = []
+    sent_plain: list[tuple[int, str, str | None, dt.datetime]] = [r for r, refund in late_receipts if not refund]
+    sent_money: list[tuple[int, str, str | None, dt.datetime]] = [r for r, refund in late_receipts if refund]
     lookups: dict[int | None, list[tuple[tuple[int, str], PendingReceipt]]] = {}
     for key, pending in list(waiting.items()):
         ref = index.get(key)
         if ref is not None:
             _receipt_change(pending, ref, now, sent_plain, sent_money, money_of, report)
+            receipt_refs.append(ref)
             removed.append(key)
             del waiting[key]
         elif pending.next_try <= mono:
@@ -323,6 +343,7 @@ def apply_batch(
                 ref = Ref(match.id, match.account_id, match.send_id, match.price, match.recipient,
                           pending.refund_undelivered)  # fmt: skip
                 _receipt_change(pending, ref, now, sent_plain, sent_money, money_of, report)
+                receipt_refs.append(ref)
                 del waiting[key]
             elif match is not None and match.status in state.FINAL:
                 report.receipts_duplicate += 1
@@ -341,6 +362,11 @@ def apply_batch(
     changed = repo.finish_claimed(session, rows=final_money, confirm=True)
     repo.finish_sent(session, rows=sent_plain, confirm=False)
     changed |= repo.finish_sent(session, rows=sent_money, confirm=True)
+    compat.record_batch_changes(
+        session,
+        changes=[(c.row.id, c.row.send_id) for c, _ in batch.results] + [(r.id, r.send_id) for r in receipt_refs],
+        sent_first=overtaken,
+    )
 
     for message_id in changed:
         source, final = money_of[message_id]
@@ -355,7 +381,7 @@ def apply_batch(
             money.blocked.append(recipient)
 
     if batch.inbound:
-        report.inbound, report.optouts = _store_inbound(session, batch.inbound)
+        report.inbound, report.optouts = _store_inbound(session, batch.inbound, settings=settings)
     report.refunded = _give_back(session, money)
     if money.blocked:
         report.blacklisted = blacklist.record_operator_blocked(session, numbers=money.blocked)
@@ -433,7 +459,11 @@ def give_back(session: Session, *, account_id: int, send_id: int, amount: int, c
 # --- inbound --------------------------------------------------------------------------------
 
 
-def _store_inbound(session: Session, items: Sequence[Inbound]) -> tuple[int, int]:
+def _store_inbound(
+    session: Session, items: Sequence[Inbound], *, settings: Settings | None = None
+) -> tuple[int, int]:
+    """Store inbound SMS; act on keywords (11/12, STOP/START/HELP, see `compat.handle_keyword`)
+    sent to one of our lines, answering HELP when `settings` are given."""
     records = []
     opted = 0
     for item in items:
@@ -448,7 +478,7 @@ def _store_inbound(session: Session, items: Sequence[Inbound]) -> tuple[int, int
         action = ""
         if exists:
             try:
-                outcome = optouts.apply_reply(
+                outcome = compat.handle_keyword(
                     session, line=line, from_number=item.from_, text=item.text, account_id=account_id
                 )
             except DomainError as exc:
@@ -457,8 +487,14 @@ def _store_inbound(session: Session, items: Sequence[Inbound]) -> tuple[int, int
                 )
                 outcome = None
             if outcome is not None:
-                action = outcome.action
-                opted += 1
+                action = outcome.keyword
+                if outcome.keyword != "help":
+                    opted += 1
+                elif settings is not None:
+                    compat.answer_keyword(
+                        session, settings=settings, line=line, account_id=account_id, to=sender,
+                        text=item.text, outcome=outcome,
+                    )  # fmt: skip
         else:
             log.info(
                 "SMS from %s to %s, which is not one of our lines, kept without an owner", item.from_, item.to
@@ -494,6 +530,7 @@ def expire(
 ) -> tuple[int, int]:
     """Messages still waiting past their send's validity expire, and their credit comes back."""
     rows = repo.expire_waiting(session, now=now, since=now - lookback, limit=limit)
+    compat.record_batch_changes(session, changes=[(row.id, row.send_id) for row in rows])
     money = _Money()
     for row in rows:
         money.give(row.account_id, row.send_id, row.price)
