@@ -155,8 +155,10 @@ class CallbackSender:
                 raise
             except Exception:
                 log.exception("delivering status callbacks failed; will try again")
+            # asyncio.timeout, not wait_for, which on Python 3.11 can swallow a cancellation.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.interval)
+                async with asyncio.timeout(self.interval):
+                    await self._stopping.wait()
 
     def start(self) -> None:
         if self._task is None:

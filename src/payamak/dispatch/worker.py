@@ -532,8 +532,10 @@ class Dispatcher:
 
     async def _pause(self, seconds: float) -> None:
         self._reload.clear()
+        # asyncio.timeout, not wait_for, which on Python 3.11 can swallow a cancellation.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._reload.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._reload.wait()
 
     def _claim_tx(self, size: int) -> list[tuple[ClaimedRow, SendInfo]]:
         if len(self._sends) > 20_000:
@@ -672,7 +674,8 @@ class Dispatcher:
         interval = self.config.flush_interval
         while not self._finished.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flush_now.wait(), interval)
+                async with asyncio.timeout(interval):
+                    await self._flush_now.wait()
             self._flush_now.clear()
             if not await self._flush():
                 await self._pause(min(5.0, interval * 20))

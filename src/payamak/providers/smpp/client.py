@@ -383,7 +383,10 @@ class _Bind:
         self.pending[sequence] = (loop.time() + timeout, _FutureReply(future), 0, False)
         link.send(pdu.encode_frame(command_id, 0, sequence, body))
         try:
-            return await asyncio.wait_for(future, timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
+            # arrives as the answer does, and a bind cancelled by close() then stayed up forever.
+            async with asyncio.timeout(timeout):
+                return await future
         except TimeoutError:
             self.pending.pop(sequence, None)
             return _TIMEOUT, b""
@@ -455,9 +458,8 @@ class _Bind:
         keepalive: asyncio.Task[None] | None = None
         outcome = "failed"
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(route.host, route.port), route.connect_timeout
-            )
+            async with asyncio.timeout(route.connect_timeout):  # not wait_for: see request()
+                reader, writer = await asyncio.open_connection(route.host, route.port)
             link = Link(reader, writer)
             self.link = link
             self.last_rx = asyncio.get_running_loop().time()
