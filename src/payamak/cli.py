@@ -116,7 +116,7 @@ def serve(
     where = (
         make_url(conf.sqlalchemy_url).render_as_string(hide_password=True)
         if not conf.is_sqlite
-        else str((conf.data_dir / "payamak.db").resolve())
+        else str(make_url(conf.sqlalchemy_url).database or ":memory:")  # PAYAMAK_DATABASE_URL may name any file
     )
     if conf.log_format == "json":
         logging.getLogger("payamak").info("Payamak on http://%s:%d", host, port, extra={"database": where})

@@ -44,6 +44,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import time
 import weakref
 from collections.abc import Callable
@@ -51,6 +52,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import event as sa_event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from payamak import metrics
@@ -70,10 +72,23 @@ from payamak.dispatch.routing import (
 )
 from payamak.dispatch.service import Batch, BatchPolicy, BatchReport, Claimed, PendingReceipt, SentIndex
 from payamak.dispatch.settings import DispatchSettings
+from payamak.errors import StorageFull
 from payamak.providers.base import OutgoingSms, SubmitResult
 from payamak.providers.smpp import Inbound, Receipt, SimulatedSmsc, SmppProvider, SmscConfig
 
 log = logging.getLogger("payamak.dispatch")
+
+
+def _log_failure(what: str, *args: object) -> None:
+    """Log the database step that just failed (call from an `except` block). A full disk or a
+    database that went away is the operator's to fix and fails again every second until then: one
+    line each time, not a traceback that would help fill the disk further."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, StorageFull | OperationalError):
+        brief = f"{exc.code}: {exc.message_en}" if isinstance(exc, StorageFull) else str(exc).strip().splitlines()[0]
+        log.error(what + ": %s", *args, brief)
+    else:
+        log.exception(what, *args)
 
 T = TypeVar("T")
 
@@ -516,7 +531,7 @@ class Dispatcher:
             try:
                 claimed = await self._db(self._claim_tx, size)
             except Exception:
-                log.exception("claim failed")
+                _log_failure("claim failed")
                 await self._pause(1.0)
                 continue
             if not claimed:
@@ -692,7 +707,7 @@ class Dispatcher:
             report, waiting, staged = await self._db(self._flush_tx, batch)
         except Exception:
             self.stats.flush_errors += 1
-            log.exception(
+            _log_failure(
                 "writing %d results and %d receipts failed; will try again",
                 len(batch.results),
                 len(batch.receipts),
@@ -768,7 +783,7 @@ class Dispatcher:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("queue upkeep failed; will try again")
+                _log_failure("queue upkeep failed; will try again")
 
     def _recover_tx(self) -> int:
         with self.db.transaction() as session:
