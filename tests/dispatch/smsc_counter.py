@@ -5,13 +5,16 @@
 Prints {"port": N} once it listens; on SIGTERM or SIGINT writes {"submitted": {destination: times
 submitted}, "resent_receipts": n} to COUNTS.json and exits. Tests use it to see whether any message
 reached the SMSC twice, and how many receipts were sent to a dispatcher that went away without
-acknowledging them (the SMSC sends those again to the next one).
+acknowledging them (the SMSC sends those again to the next one). While it runs, COUNTS.json.live
+holds {"unacknowledged": n}, the receipts sent and not yet answered, every 20 ms, so a test can
+kill a dispatcher at a moment it holds some.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 from collections import Counter
@@ -31,13 +34,29 @@ async def main(path: str, delay: float) -> None:
         closed(session)
 
     smsc._session_closed = session_closed  # type: ignore[method-assign]
+
+    async def report_live() -> None:
+        live, partial = f"{path}.live", f"{path}.live.tmp"
+        while True:
+            unacknowledged = sum(
+                future is None
+                for session in smsc._sessions
+                for _, future in [*session.outstanding.values(), *session.queue]
+            )
+            with open(partial, "w") as out:
+                json.dump({"unacknowledged": unacknowledged}, out)
+            os.replace(partial, live)
+            await asyncio.sleep(0.02)
+
     await smsc.start()
+    reporter = asyncio.create_task(report_live())
     print(json.dumps({"port": smsc.port}), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    reporter.cancel()
     counts = Counter(s.destination for s in smsc.submissions)
     await smsc.close()
     with open(path, "w") as out:

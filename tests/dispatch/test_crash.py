@@ -72,6 +72,10 @@ def writes_blocked(shop: Shop) -> Iterator[None]:
         transaction.rollback()
 
 
+def unacknowledged_receipts(counts_file: Path) -> int:
+    return int(json.loads(Path(f"{counts_file}.live").read_text())["unacknowledged"])
+
+
 def counts_by_status(shop: Shop) -> dict[str, int]:
     with shop.ctx.db.transaction(readonly=True) as session:
         rows = session.execute(sa.select(Message.status, sa.func.count()).group_by(Message.status))
@@ -124,11 +128,19 @@ def test_killed_dispatcher_loses_nothing_and_charges_once(
         first = dispatcher_process(shop, tmp_path, "first")
         try:
             wait_until(lambda: sent() >= total // 4, 120, "a quarter sent")
-            # While it cannot write, the receipts that come in stay in the process, unwritten.
-            with writes_blocked(shop):
-                time.sleep(0.5)
-                first.send_signal(signal.SIGKILL)
-                first.wait(10)
+            # While it cannot write, the receipts that come in stay in the process, unwritten. If
+            # the block caught it with its whole window written and its next claim waiting, none
+            # come: let it go on a moment and block it again.
+            for _ in range(8):
+                with writes_blocked(shop):
+                    time.sleep(0.5)
+                    if unacknowledged_receipts(counts_file) > 0:
+                        first.send_signal(signal.SIGKILL)
+                        first.wait(10)
+                        break
+                time.sleep(0.05)
+            else:
+                pytest.fail("never caught the dispatcher holding unwritten receipts")
         finally:
             if first.poll() is None:
                 first.kill()
