@@ -8,6 +8,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from payamak.billing import service as billing
 from payamak.db import utcnow
 from payamak.dispatch import repository as repo
 from payamak.dispatch import service as dispatch
@@ -328,6 +329,9 @@ def test_sends_are_settled_once_finished_and_late_refunds_still_work(shop: Shop)
         # A receipt long after settling: the message's credit comes back as a refund.
         dispatch.give_back(session, account_id=shop.account_id, send_id=send_id, amount=late.price, count=1)
         session.execute(sa.update(Message).where(Message.id == late.id).values(status="rejected"))
+        # What the send shows as given back counts the refund after settling, too.
+        given = billing.given_back(session, account_id=shop.account_id, ref_type="send", ref_ids=[send_id])
+        assert given == {send_id: late.price}
     assert shop.balance() == shop.expected_balance()
     assert shop.ledger_ok()
 

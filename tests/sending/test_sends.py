@@ -130,6 +130,11 @@ def test_schedule_and_cancel_gives_credit_back(client: TestClient, shop) -> None
     assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
     assert canceled.json()["counts"] == {"canceled": 2}
     assert balance(client, shop.headers) == before
+    # It shows what it held, what came back, and that it cost nothing.
+    shown = client.get(f"{API}/sends/{send['id']}", headers=shop.headers).json()
+    assert (shown["cost"], shown["given_back"], shown["charged"]) == (send["cost"], send["cost"], 0)
+    listed = client.get(f"{API}/sends", headers=shop.headers).json()["items"][0]
+    assert (listed["given_back"], listed["charged"]) == (send["cost"], 0)
 
 
 def test_advertising_window_moves_the_send(client: TestClient, ctx: Context, shop) -> None:  # type: ignore[no-untyped-def]

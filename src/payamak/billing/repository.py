@@ -76,6 +76,15 @@ def hold_for(session: Session, *, account_id: int, ref_type: str, ref_id: int) -
     return session.scalars(stmt).one_or_none()
 
 
+def holds_for(session: Session, *, account_id: int, ref_type: str, ref_ids: Sequence[int]) -> Sequence[CreditHold]:
+    if not ref_ids:
+        return []
+    stmt = sa.select(CreditHold).where(
+        CreditHold.account_id == account_id, CreditHold.ref_type == ref_type, CreditHold.ref_id.in_(ref_ids)
+    )
+    return session.scalars(stmt).all()
+
+
 def change_hold(
     session: Session,
     *,

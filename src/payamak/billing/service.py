@@ -526,6 +526,13 @@ def _outstanding(session: Session, *, account_id: int, ref_type: str, ref_id: in
     return found.amount - found.released - found.settled, found.settled - found.refunded
 
 
+def given_back(session: Session, *, account_id: int, ref_type: str, ref_ids: Sequence[int]) -> dict[int, int]:
+    """Rials given back so far for each reference: released while held, and refunded after settling.
+    A reference with nothing held for it is left out."""
+    holds = repo.holds_for(session, account_id=account_id, ref_type=ref_type, ref_ids=ref_ids)
+    return {hold.ref_id: hold.released + hold.refunded for hold in holds}
+
+
 def release(
     session: Session, *, account_id: int, amount: int, ref_type: str, ref_id: int, reason: str
 ) -> LedgerEntry | None:

@@ -37,7 +37,11 @@ class SendOut(BaseModel):
     blocked: int
     invalid: int
     duplicates: int
-    cost: int = Field(description="Rials held for this send.")
+    cost: int = Field(description="Rials held for this send when it was accepted.")
+    given_back: int = Field(
+        0, description="Rials given back so far: messages canceled, expired, failed, or undelivered on a route that refunds."
+    )
+    charged: int = Field(description="cost - given_back: what the send has cost so far; final once every message is.")
     send_at: dt.datetime
     delayed_by: str = Field(description="'advertising_window' when moved to the next opening of the sending window.")
     expires_at: dt.datetime

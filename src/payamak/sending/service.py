@@ -387,6 +387,14 @@ def get_send(session: Session, *, principal: Principal, send_id: int) -> Send:
     return send
 
 
+def given_back(session: Session, *, principal: Principal, sends: Sequence[Send]) -> dict[int, int]:
+    """Rials given back so far for each send (skipped at the operator, failed, expired, canceled);
+    its cost less this is what it has cost the account."""
+    return billing.given_back(
+        session, account_id=principal.account_id, ref_type="send", ref_ids=[s.id for s in sends]
+    )
+
+
 def counts(session: Session, *, sends: Sequence[Send]) -> dict[int, dict[str, int]]:
     """Messages per status (the DESIGN vocabulary: `submitting` shows as `queued`) for each send."""
     raw = repo.status_counts(session, send_ids=[s.id for s in sends])
