@@ -56,6 +56,9 @@ class SendInfo:
     line_number: str
     expires_at: dt.datetime
     line_route_id: int | None
+    # Asked for status callbacks. A hook is only ever added in its send's own transaction, so what
+    # is read once for a send stays true for all its messages.
+    hooked: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
@@ -64,6 +64,7 @@ class Ref(NamedTuple):
     price: int
     recipient: str
     refund_undelivered: bool
+    hooked: bool = True  # its send may have asked for status callbacks (True when not known)
 
 
 @dataclass(slots=True)
@@ -270,6 +271,7 @@ def apply_batch(
                             row.price,
                             row.recipient,
                             claimed.refund_undelivered,
+                            claimed.send.hooked,
                         ),
                     )
                 )
@@ -362,11 +364,11 @@ def apply_batch(
     changed = repo.finish_claimed(session, rows=final_money, confirm=True)
     repo.finish_sent(session, rows=sent_plain, confirm=False)
     changed |= repo.finish_sent(session, rows=sent_money, confirm=True)
-    compat.record_batch_changes(
-        session,
-        changes=[(c.row.id, c.row.send_id) for c, _ in batch.results] + [(r.id, r.send_id) for r in receipt_refs],
-        sent_first=overtaken,
-    )
+    # Status callbacks: only for sends that may have a hook, which nearly no batch holds.
+    changes = [(c.row.id, c.row.send_id) for c, _ in batch.results if c.send.hooked]
+    changes += [(r.id, r.send_id) for r in receipt_refs if r.hooked]
+    if changes:
+        compat.record_batch_changes(session, changes=changes, sent_first=overtaken)
 
     for message_id in changed:
         source, final = money_of[message_id]
@@ -580,8 +582,9 @@ def claim(
     rows = repo.claim(session, now=now, lease_until=lease_until, limit=limit)
     missing = {r.send_id for r in rows if r.send_id not in known}
     if missing:
+        hooked = compat.hooked_sends(session, send_ids=missing)
         for info in repo.send_infos(session, send_ids=missing):
-            known[info.id] = info
+            known[info.id] = replace(info, hooked=True) if info.id in hooked else info
     return [(r, known[r.send_id]) for r in rows]
 
 

@@ -48,7 +48,7 @@ import sys
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar
 
 from sqlalchemy import event as sa_event
@@ -109,26 +109,17 @@ def running() -> Dispatcher | None:
     return None
 
 
+# The counts a written batch reports, each added up over the dispatcher's life (`final` merged by
+# status); `receipts_waiting` is a level, not a count: the latest one stands.
+_SUMMED = tuple(f.name for f in fields(BatchReport) if f.name not in ("final", "receipts_waiting"))
+
+
 @dataclass
-class DispatcherStats:
+class DispatcherStats(BatchReport):
     claimed: int = 0
-    results: int = 0
-    sent: int = 0
-    retried: int = 0
-    deferred: int = 0
-    final: dict[str, int] = field(default_factory=dict)
-    receipts: int = 0
-    receipts_interim: int = 0
-    receipts_duplicate: int = 0
-    receipts_unknown: int = 0
-    receipts_waiting: int = 0
     recovered: int = 0  # claims of dead dispatchers taken back: possibly sent twice
     expired: int = 0
     settled: int = 0
-    refunded: int = 0
-    blacklisted: int = 0
-    inbound: int = 0
-    optouts: int = 0
     flushes: int = 0
     flush_errors: int = 0
     in_flight: int = 0
@@ -136,21 +127,11 @@ class DispatcherStats:
     rate: float = 0.0
 
     def add(self, report: BatchReport) -> None:
-        self.results += report.results
-        self.sent += report.sent
-        self.retried += report.retried
-        self.deferred += report.deferred
+        for name in _SUMMED:
+            setattr(self, name, getattr(self, name) + getattr(report, name))
         for status, count in report.final.items():
             self.final[status] = self.final.get(status, 0) + count
-        self.receipts += report.receipts
-        self.receipts_interim += report.receipts_interim
-        self.receipts_duplicate += report.receipts_duplicate
-        self.receipts_unknown += report.receipts_unknown
         self.receipts_waiting = report.receipts_waiting
-        self.refunded += report.refunded
-        self.blacklisted += report.blacklisted
-        self.inbound += report.inbound
-        self.optouts += report.optouts
         self.flushes += 1
 
     def as_dict(self) -> dict[str, Any]:
