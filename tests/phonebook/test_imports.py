@@ -42,6 +42,34 @@ def size(client: TestClient, user: Any, group_id: int) -> int:
     return value
 
 
+def items_of(client: TestClient, user: Any, group_id: int) -> list[dict[str, Any]]:
+    """The group's first page of numbers, as the API lists them."""
+    r = client.get(f"{API}/groups/{group_id}/numbers", headers=user.headers)
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()["items"]
+    return items
+
+
+def upload_in_english(client: TestClient, user: Any, group_id: int, path: Path) -> dict[str, Any]:
+    """The body of the same upload asked for in English (a refusal's `detail` changes language)."""
+    body: dict[str, Any] = client.post(
+        f"{API}/groups/{group_id}/imports",
+        headers={**user.headers, "Accept-Language": "en"},
+        files={"file": (path.name, path.read_bytes())},
+    ).json()
+    return body
+
+
+def text_job(ctx: Context, user: Any, group_id: int, count: int) -> tuple[reader.Reader, ImportJob]:
+    """`count` numbers as pasted text, and the job to run them into the group with `run_import`."""
+    opened = reader.open_text("\n".join(f"0912{i:07d}" for i in range(1, count + 1)))
+    with ctx.db.transaction() as session:
+        job = imports.create_import(
+            session, account_id=user.id, group_id=group_id, source="text", rows_total=opened.total_rows_hint
+        )
+    return opened, job
+
+
 def jobs(ctx: Context) -> int:
     with ctx.db.transaction(readonly=True) as session:
         return int(session.scalar(sa.select(sa.func.count()).select_from(ImportJob)) or 0)
@@ -107,7 +135,7 @@ def test_names_and_fields_come_from_the_other_columns(
     )
     job = upload(user, group_id, path)
     assert (job["status"], job["added"], job["duplicates"]) == ("done", 2, 1)
-    items = client.get(f"{API}/groups/{group_id}/numbers", headers=user.headers).json()["items"]
+    items = items_of(client, user, group_id)
     assert [(i["local"], i["name"], i["fields"]) for i in items] == [
         ("09121234567", "علی", {"شهر": "تهران", "کد اشتراک": "1001"}),
         ("09351234567", "سارا", {"کد اشتراک": "1002"}),
@@ -135,7 +163,7 @@ def test_awkward_characters_survive_the_bulk_paths(
     )
     job = upload(user, group_id, path)
     assert (job["status"], job["added"]) == ("done", 2), job
-    items = client.get(f"{API}/groups/{group_id}/numbers", headers=user.headers).json()["items"]
+    items = items_of(client, user, group_id)
     assert items[0]["name"] == name
     # Field names are cut to 50 characters, as the API takes them.
     assert items[0]["fields"] == {"note": note, "x" * 50: "\\N"}
@@ -157,7 +185,7 @@ def test_chosen_columns(
     )
     job = upload(user, group_id, path, phone_column=2, name_column=1)
     assert job["status"] == "done", job
-    items = client.get(f"{API}/groups/{group_id}/numbers", headers=user.headers).json()["items"]
+    items = items_of(client, user, group_id)
     assert [(i["local"], i["name"]) for i in items] == [("09352222222", "Ali"), ("09352222223", "Sara")]
 
     r = client.post(
@@ -187,7 +215,7 @@ def test_pasted_text(
     assert (job["status"], job["added"], job["duplicates"], job["invalid_count"]) == ("done", 2, 1, 1)
     assert job["invalid"][0]["row"] == 4
     assert job["source"] == "text"
-    items = client.get(f"{API}/groups/{group_id}/numbers", headers=user.headers).json()["items"]
+    items = items_of(client, user, group_id)
     assert [(i["local"], i["name"]) for i in items] == [("09121234567", "علی"), ("09351234567", None)]
 
     r = client.post(f"{API}/groups/{group_id}/imports", headers=user.headers, json={"text": "  \n "})
@@ -220,7 +248,7 @@ def test_csv_in_windows_1256(
     path.write_bytes(text.encode("cp1256"))
     job = upload(user, group_id, path)
     assert (job["status"], job["added"]) == ("done", 2)
-    items = client.get(f"{API}/groups/{group_id}/numbers", headers=user.headers).json()["items"]
+    items = items_of(client, user, group_id)
     assert [i["name"] for i in items] == ["علی", "کیان"]
 
 
@@ -276,11 +304,7 @@ def test_bad_files_are_refused_clearly_and_change_nothing(
         assert refused.get("status_code") == 422, (label, refused)
         assert refused["error"] == code, (label, refused)
         assert refused["detail"], label
-        english = client.post(
-            f"{API}/groups/{group_id}/imports",
-            headers={**user.headers, "Accept-Language": "en"},
-            files={"file": (path.name, path.read_bytes())},
-        ).json()
+        english = upload_in_english(client, user, group_id, path)
         assert english["error"] == code
         assert english["detail"] != refused["detail"], label
     assert size(client, user, group_id) == 1
@@ -308,14 +332,7 @@ def test_limits_say_which_limit(
             "import_too_many_rows",
             1000,
         )
-        assert (
-            "1,000"
-            in client.post(
-                f"{API}/groups/{group_id}/imports",
-                headers={**user.headers, "Accept-Language": "en"},
-                files={"file": (path.name, path.read_bytes())},
-            ).json()["detail"]
-        )
+        assert "1,000" in upload_in_english(client, user, group_id, path)["detail"]
         app.dependency_overrides[endpoints.import_limits] = lambda: reader.Limits(max_bytes=10_000)  # type: ignore[attr-defined]
         refused = upload(user, group_id, path)
         assert (refused["status_code"], refused["error"], refused["max_bytes"]) == (
@@ -395,7 +412,7 @@ def test_an_import_failing_midway_leaves_the_group_as_it_was(
     assert job["rows_read"] == 3000
     assert job["added"] == 0
     assert numbers_of(user, group_id) == before
-    items = client.get(f"{API}/groups/{group_id}/numbers", headers=user.headers).json()["items"]
+    items = items_of(client, user, group_id)
     assert [i["name"] for i in items] == [None, "قبلی"]
 
 
@@ -405,9 +422,7 @@ def test_a_failure_while_saving_rolls_everything_back(
     """Rows are already inserted in the saving transaction when it breaks: none may stay."""
     user = make_user()
     group_id = new_group(user, numbers=["09120000001"])
-    opened = reader.open_text("\n".join(f"0912{i:07d}" for i in range(1, 3001)))
-    with ctx.db.transaction() as session:
-        job = imports.create_import(session, account_id=user.id, group_id=group_id, source="text")
+    opened, job = text_job(ctx, user, group_id, 3000)
     inserted: list[int] = []
 
     def break_after_inserting(progress: Progress) -> None:
@@ -432,11 +447,7 @@ def test_progress_is_visible_while_the_import_runs(
     """Seen through the API from the progress callback, which runs while the import is under way."""
     user = make_user()
     group_id = new_group(user, numbers=["09120000001"])
-    opened = reader.open_text("\n".join(f"0912{i:07d}" for i in range(1, 5001)))
-    with ctx.db.transaction() as session:
-        job = imports.create_import(
-            session, account_id=user.id, group_id=group_id, source="text", rows_total=opened.total_rows_hint
-        )
+    opened, job = text_job(ctx, user, group_id, 5000)
     seen: list[tuple[str, dict[str, Any], int]] = []
 
     def look(progress: Progress) -> None:
@@ -468,11 +479,7 @@ def test_on_postgresql_progress_also_moves_while_saving(
 ) -> None:
     user = make_user()
     group_id = new_group(user)
-    opened = reader.open_text("\n".join(f"0912{i:07d}" for i in range(1, 120_001)))
-    with ctx.db.transaction() as session:
-        job = imports.create_import(
-            session, account_id=user.id, group_id=group_id, source="text", rows_total=opened.total_rows_hint
-        )
+    opened, job = text_job(ctx, user, group_id, 120_000)
     saving: list[float] = []
 
     def look(progress: Progress) -> None:

@@ -245,17 +245,30 @@ def _consume_code(session: Session, *, settings: Settings, mobile: str, purpose:
     record.used_at = now
 
 
-def verify_mobile(session: Session, *, settings: Settings, mobile: str, code: str) -> Account:
-    e164 = normalize_mobile(mobile)
+def _account_for_code(
+    session: Session, *, settings: Settings, e164: str, state: str, purpose: str, code: str
+) -> Account:
+    """The account of `e164`, locked, once `code` is the one sent to it for `purpose`.
+
+    Codes are only for accounts in `state` (signup: pending, password reset: active).
+    """
     account = repo.account_by_mobile(session, e164, for_update=True)
-    if account is None or account.state != "pending":
+    if account is None or account.state != state:
         raise ValidationFailed(
             "کدی برای این شماره در انتظار نیست.",
             "No code is waiting for this number.",
             code="code_invalid",
             field="code",
         )
-    _consume_code(session, settings=settings, mobile=e164, purpose="signup", code=code)
+    _consume_code(session, settings=settings, mobile=e164, purpose=purpose, code=code)
+    return account
+
+
+def verify_mobile(session: Session, *, settings: Settings, mobile: str, code: str) -> Account:
+    e164 = normalize_mobile(mobile)
+    account = _account_for_code(
+        session, settings=settings, e164=e164, state="pending", purpose="signup", code=code
+    )
     account.state = "active"
     account.verified_at = utcnow()
     return account
@@ -266,15 +279,9 @@ def reset_password(
 ) -> Account:
     e164 = normalize_mobile(mobile)
     check_password(new_password, field="new_password")
-    account = repo.account_by_mobile(session, e164, for_update=True)
-    if account is None or account.state != "active":
-        raise ValidationFailed(
-            "کدی برای این شماره در انتظار نیست.",
-            "No code is waiting for this number.",
-            code="code_invalid",
-            field="code",
-        )
-    _consume_code(session, settings=settings, mobile=e164, purpose="password_reset", code=code)
+    account = _account_for_code(
+        session, settings=settings, e164=e164, state="active", purpose="password_reset", code=code
+    )
     account.password_hash = passwords.hash(new_password)
     repo.revoke_sessions(session, account_id=account.id, now=utcnow())
     return account

@@ -40,13 +40,17 @@ def bearer_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-def current_principal(request: Request, session: Tx) -> Principal:
+def _required_token(request: Request) -> str:
     token = bearer_token(request)
     if not token:
         raise Unauthenticated(
             "برای این کار باید وارد شوید.", "You need to log in for this.", code="not_authenticated"
         )
-    principal = accounts.authenticate(session, token=token)
+    return token
+
+
+def current_principal(request: Request, session: Tx) -> Principal:
+    principal = accounts.authenticate(session, token=_required_token(request))
     if principal.touch_due:
         if request.method in ("GET", "HEAD"):
             # A read's own transaction is read-only (rolled back), so the write goes in a small
@@ -64,8 +68,28 @@ def admin_principal(principal: Annotated[Principal, Depends(current_principal)])
     return principal
 
 
+def caller_outside_transaction(request: Request) -> Principal:
+    """The caller, authenticated in a transaction that is closed before the endpoint runs.
+
+    For endpoints that work for seconds outside the database (reading an upload, calling a
+    payment gateway): the usual `Caller` keeps the request's write transaction open all that
+    time, and on SQLite that locks out every other writer.
+    """
+    token = _required_token(request)
+    ctx = get_context(request)
+    with ctx.db.transaction(readonly=True) as session:
+        principal = accounts.authenticate(session, token=token)
+    if principal.touch_due:
+        with ctx.db.transaction() as session:
+            accounts.touch(session, principal=principal)
+    request.state.principal = principal
+    return principal
+
+
 Caller = Annotated[Principal, Depends(current_principal)]
 Admin = Annotated[Principal, Depends(admin_principal)]
+# The caller of an endpoint that must not hold a transaction while it works.
+ShortCaller = Annotated[Principal, Depends(caller_outside_transaction)]
 
 
 def client_address(request: Request) -> str:

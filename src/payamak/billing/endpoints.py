@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from payamak.accounts import service as accounts
-from payamak.accounts.service import Principal
-from payamak.api.deps import Admin, Caller, Ctx, Tx, bearer_token, get_context
+from payamak.api.deps import Admin, Caller, Ctx, ShortCaller, Tx, get_context
 from payamak.api.errors import error_body, language, responses
 from payamak.billing import checkout, export, schemas
 from payamak.billing import service as billing
 from payamak.billing.gateways import GatewayError, gateway_for
 from payamak.billing.models import ENCODINGS, KINDS, OPERATOR_KEYS, LedgerEntry, Package, Payment, Tariff
-from payamak.billing.pricing import default_rules, with_vat
-from payamak.errors import Unauthenticated
+from payamak.billing.pricing import DefaultRule, default_rules, with_vat
 
 router = APIRouter(tags=["billing"])
 admin_router = APIRouter(prefix="/admin", tags=["billing admin"])
@@ -30,30 +28,6 @@ def site_url(request: Request) -> str:
     return (configured or str(request.base_url)).rstrip("/")
 
 
-def caller_outside_transaction(request: Request) -> Principal:
-    """The caller, authenticated in a transaction that is closed before the endpoint runs.
-
-    For endpoints that call a payment gateway: the usual `Caller` keeps the request's write
-    transaction open, and on SQLite that would lock out the gateway's own writes.
-    """
-    token = bearer_token(request)
-    if not token:
-        raise Unauthenticated(
-            "برای این کار باید وارد شوید.", "You need to log in for this.", code="not_authenticated"
-        )
-    ctx = get_context(request)
-    with ctx.db.transaction(readonly=True) as session:
-        principal = accounts.authenticate(session, token=token)
-    if principal.touch_due:
-        with ctx.db.transaction() as session:
-            accounts.touch(session, principal=principal)
-    request.state.principal = principal
-    return principal
-
-
-BareCaller = Annotated[Principal, Depends(caller_outside_transaction)]
-
-
 def gateway_error_response(request: Request, exc: GatewayError) -> JSONResponse:
     # 502: the fault is upstream of us, and the client may retry; nothing was charged.
     return JSONResponse(error_body(exc.code, exc.message(language(request)), **exc.extra), status_code=502)
@@ -62,16 +36,18 @@ def gateway_error_response(request: Request, exc: GatewayError) -> JSONResponse:
 # --- out ----------------------------------------------------------------------------------------
 
 
-def tariff_out(tariff: Tariff, vat: int) -> schemas.TariffOut:
+def tariff_out(rule: Tariff | DefaultRule, vat: int) -> schemas.TariffOut:
+    """A stored tariff, or a built-in default (no id, never updated) while none is stored."""
+    stored = rule if isinstance(rule, Tariff) else None
     return schemas.TariffOut(
-        id=tariff.id,
-        kind=tariff.kind,
-        encoding=tariff.encoding,
-        operator=tariff.operator,
-        line_prefix=tariff.line_prefix,
-        price=tariff.price,
-        price_with_vat=with_vat(tariff.price, vat),
-        updated_at=tariff.updated_at,
+        id=stored.id if stored else None,
+        kind=rule.kind,
+        encoding=rule.encoding,
+        operator=rule.operator,
+        line_prefix=rule.line_prefix,
+        price=rule.price,
+        price_with_vat=with_vat(rule.price, vat),
+        updated_at=stored.updated_at if stored else None,
     )
 
 
@@ -161,7 +137,7 @@ def list_packages(caller: Caller, session: Tx) -> list[schemas.PackageOut]:
     response_model=schemas.PaymentStartOut,
     responses={**responses(401, 404, 409, 422), 502: {"description": "The payment gateway failed"}},
 )
-def start_payment(body: schemas.PaymentIn, request: Request, caller: BareCaller, ctx: Ctx) -> Response:
+def start_payment(body: schemas.PaymentIn, request: Request, caller: ShortCaller, ctx: Ctx) -> Response:
     """Start buying a package: send the buyer to `redirect_url`. After paying, the gateway brings
     them back to this site, the payment is verified and the credit added."""
     base = site_url(request)
@@ -287,23 +263,9 @@ def list_tariffs(admin: Admin, session: Tx) -> schemas.TariffsOut:
     """Every tariff rule (rials per part before VAT) and the VAT rate added to them."""
     rows, builtin = billing.tariffs(session)
     vat = billing.vat_percent(session)
-    if builtin:
-        shown = [
-            schemas.TariffOut(
-                id=None,
-                kind=r.kind,
-                encoding=r.encoding,
-                operator=r.operator,
-                line_prefix=r.line_prefix,
-                price=r.price,
-                price_with_vat=with_vat(r.price, vat),
-                updated_at=None,
-            )
-            for r in default_rules()
-        ]
-        return schemas.TariffsOut(vat_percent=vat, builtin_defaults=True, tariffs=shown)
+    rules: Sequence[Tariff | DefaultRule] = default_rules() if builtin else rows
     return schemas.TariffsOut(
-        vat_percent=vat, builtin_defaults=False, tariffs=[tariff_out(t, vat) for t in rows]
+        vat_percent=vat, builtin_defaults=builtin, tariffs=[tariff_out(r, vat) for r in rules]
     )
 
 

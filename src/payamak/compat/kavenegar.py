@@ -256,6 +256,18 @@ def unknown_entry(message_id: int) -> dict[str, Any]:
     return {"messageid": message_id, "status": UNKNOWN_ID, "statustext": STATUS_TEXT[UNKNOWN_ID]}
 
 
+def status_entries(wanted: Sequence[int], found: dict[int, tuple[Message, Send]]) -> list[dict[str, Any]]:
+    """One short status entry per asked id, in the order asked: what status and cancel answer."""
+    out = []
+    for message_id in wanted:
+        if message_id not in found:
+            out.append(unknown_entry(message_id))
+            continue
+        code = status_code(*found[message_id])
+        out.append({"messageid": message_id, "status": code, "statustext": STATUS_TEXT[code]})
+    return out
+
+
 # --- methods --------------------------------------------------------------------------------
 
 
@@ -321,15 +333,7 @@ def _status(call: Call) -> Any:
     wanted = ids(call.params)
     with call.ctx.db.transaction(readonly=True) as session:
         found = service.messages(session, principal=call.principal, ids=wanted)
-        out = []
-        for message_id in wanted:
-            if message_id not in found:
-                out.append(unknown_entry(message_id))
-                continue
-            message, send = found[message_id]
-            code = status_code(message, send)
-            out.append({"messageid": message_id, "status": code, "statustext": STATUS_TEXT[code]})
-        return out
+        return status_entries(wanted, found)
 
 
 def _statuslocalmessageid(call: Call) -> Any:
@@ -360,15 +364,7 @@ def _cancel(call: Call) -> Any:
     wanted = ids(call.params)
     with call.ctx.db.transaction() as session:
         found = service.cancel_messages(session, principal=call.principal, ids=wanted)
-        out = []
-        for message_id in wanted:
-            if message_id not in found:
-                out.append(unknown_entry(message_id))
-                continue
-            message, send = found[message_id]
-            code = status_code(message, send)
-            out.append({"messageid": message_id, "status": code, "statustext": STATUS_TEXT[code]})
-        return out
+        return status_entries(wanted, found)
 
 
 def _receive(call: Call) -> Any:

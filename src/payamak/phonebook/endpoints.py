@@ -15,8 +15,7 @@ from pydantic import ValidationError
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from payamak.accounts.service import Principal
-from payamak.api.deps import Caller, Ctx, Tx, current_principal, get_context
+from payamak.api.deps import Caller, Ctx, ShortCaller, Tx, get_context
 from payamak.api.errors import language, responses
 from payamak.errors import ValidationFailed
 from payamak.phonebook import export, imports, keys, reader, schemas
@@ -35,19 +34,6 @@ NumberId = Annotated[
 CustomerId = Annotated[int, InPath(ge=1, le=MAX_ID)]
 ImportId = Annotated[int, InPath(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
-
-
-def short_caller(request: Request) -> Principal:
-    """The caller, authenticated in a transaction of its own that ends at once.
-
-    Uploads are read and checked for seconds; the usual request transaction would hold SQLite's
-    write lock all that time.
-    """
-    with get_context(request).db.transaction() as session:
-        return current_principal(request, session)
-
-
-UploadCaller = Annotated[Principal, Depends(short_caller)]
 
 
 def import_limits(request: Request) -> reader.Limits:
@@ -463,7 +449,7 @@ def _column(value: int | None, name: str) -> int | None:
 async def start_import(
     group_id: GroupId,
     request: Request,
-    caller: UploadCaller,
+    caller: ShortCaller,
     limits: ImportLimits,
     file: Annotated[UploadFile | None, File(include_in_schema=False)] = None,
     phone_column: Annotated[int | None, Form(include_in_schema=False)] = None,
@@ -526,7 +512,7 @@ async def start_import(
 )
 async def preview_import(
     request: Request,
-    caller: UploadCaller,
+    caller: ShortCaller,
     limits: ImportLimits,
     file: Annotated[UploadFile | None, File(include_in_schema=False)] = None,
     phone_column: Annotated[int | None, Form(include_in_schema=False)] = None,

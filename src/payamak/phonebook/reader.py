@@ -720,6 +720,29 @@ def _table_preview(sample: list[_SampleRow], table: _Table) -> list[tuple[int, l
     ]
 
 
+def _table_reader(
+    table: _Table,
+    sample: list[_SampleRow],
+    *,
+    format: Format,
+    encoding: str | None,
+    total: int,
+    rows: Callable[[], Iterator[Row]],
+) -> Reader:
+    return Reader(
+        format=format,
+        layout="table",
+        encoding=encoding,
+        columns=table.labels,
+        has_header=table.has_header,
+        phone_column=table.phone,
+        name_column=table.name,
+        total_rows_hint=total,
+        rows=rows,
+        preview=_table_preview(sample, table),
+    )
+
+
 # --- workbooks ----------------------------------------------------------------------------------
 
 _HEAD_BYTES: Final = 64 * 1024
@@ -1017,18 +1040,7 @@ def _open_workbook(
     def rows() -> Iterator[Row]:
         return _table_rows(itertools.islice(enumerate(sheet.iter_rows(), 1), skip, None), table, filename)
 
-    return Reader(
-        format=kind,
-        layout="table",
-        encoding=None,
-        columns=table.labels,
-        has_header=table.has_header,
-        phone_column=table.phone,
-        name_column=table.name,
-        total_rows_hint=total,
-        rows=rows,
-        preview=_table_preview(sample, table),
-    )
+    return _table_reader(table, sample, format=kind, encoding=None, total=total, rows=rows)
 
 
 def _first_sheet(book: CalamineWorkbook) -> tuple[CalamineSheet | None, list[_SampleRow]]:
@@ -1657,7 +1669,7 @@ def _open_text_file(
     one_huge_line = any(len(line) >= _HEAD_BYTES for line in non_blank)
     delimiter = None if one_huge_line else _sniff_delimiter(non_blank)
 
-    if phone_column is None and delimiter is None:
+    def as_list() -> Reader:
         if lines > limits.max_rows:
             raise _too_many_rows(limits)
         return _list_reader(
@@ -1668,6 +1680,9 @@ def _open_text_file(
             limits=limits,
             pasted=False,
         )
+
+    if phone_column is None and delimiter is None:
+        return as_list()
 
     def records(source: Iterator[str]) -> Iterator[tuple[int, list[str]]]:
         return enumerate(csv.reader(source, delimiter=delimiter or ","), 1)
@@ -1689,16 +1704,7 @@ def _open_text_file(
     if phone_column is None and _looks_like_list(sample):
         first = sample[0][1]
         if not any(_header_rank(c, _PHONE_WORDS, _NOT_PHONE_WORDS, strong=3) for c in first):
-            if lines > limits.max_rows:
-                raise _too_many_rows(limits)
-            return _list_reader(
-                lambda: _file_lines(path, encoding),
-                format="csv",
-                encoding=encoding.label,
-                lines=lines,
-                limits=limits,
-                pasted=False,
-            )
+            return as_list()
 
     table = _detect_table(sample, column_offset=0, phone_column=phone_column, name_column=name_column)
     total = lines - table.header_number
@@ -1717,18 +1723,7 @@ def _open_text_file(
             itertools.islice(records(_file_lines(path, encoding)), skip, None), table, filename
         )
 
-    return Reader(
-        format="csv",
-        layout="table",
-        encoding=encoding.label,
-        columns=table.labels,
-        has_header=table.has_header,
-        phone_column=table.phone,
-        name_column=table.name,
-        total_rows_hint=total,
-        rows=rows,
-        preview=_table_preview(sample, table),
-    )
+    return _table_reader(table, sample, format="csv", encoding=encoding.label, total=total, rows=rows)
 
 
 # --- list layout --------------------------------------------------------------------------------

@@ -407,15 +407,19 @@ def check_groups(session: Session, *, account_id: int, group_ids: Sequence[int])
     """The account's groups with these ids, in the order given; 404 naming any that is not."""
     wanted = list(dict.fromkeys(group_ids))
     found = {g.id: g for g in repo.groups_by_ids(session, account_id=account_id, group_ids=wanted)}
-    missing = [gid for gid in wanted if gid not in found]
+    return _in_order(
+        wanted, found, "برخی از گروه‌ها پیدا نشدند.", "Some groups were not found.", code="group_not_found"
+    )
+
+
+def _in_order(
+    wanted: Sequence[int], found: Mapping[int, T], message_fa: str, message_en: str, *, code: str
+) -> list[T]:
+    """`found` in the order of `wanted`; NotFound naming every wanted id it lacks."""
+    missing = [i for i in wanted if i not in found]
     if missing:
-        raise NotFound(
-            "برخی از گروه‌ها پیدا نشدند.",
-            "Some groups were not found.",
-            code="group_not_found",
-            missing=missing,
-        )
-    return [found[gid] for gid in wanted]
+        raise NotFound(message_fa, message_en, code=code, missing=missing)
+    return [found[i] for i in wanted]
 
 
 def count_group_numbers(session: Session, *, account_id: int, group_ids: Sequence[int]) -> int:
@@ -500,15 +504,13 @@ def _customer_not_found(customer_id: int) -> NotFound:
 def check_customers(session: Session, *, account_id: int, customer_ids: Sequence[int]) -> list[Customer]:
     wanted = list(dict.fromkeys(customer_ids))
     found = {c.id: c for c in repo.customers_by_ids(session, account_id=account_id, customer_ids=wanted)}
-    missing = [cid for cid in wanted if cid not in found]
-    if missing:
-        raise NotFound(
-            "برخی از مشتری‌ها پیدا نشدند.",
-            "Some customers were not found.",
-            code="customer_not_found",
-            missing=missing,
-        )
-    return [found[cid] for cid in wanted]
+    return _in_order(
+        wanted,
+        found,
+        "برخی از مشتری‌ها پیدا نشدند.",
+        "Some customers were not found.",
+        code="customer_not_found",
+    )
 
 
 def _customer_key(mobile: str) -> int:

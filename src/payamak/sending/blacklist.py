@@ -28,27 +28,34 @@ import functools
 import gzip
 import io
 import itertools
+import logging
 import operator
 import os
 import random
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any, ClassVar, Final, Literal
 
 from pyroaring import BitMap, FrozenBitMap
 from sqlalchemy.orm import Session
 
+from payamak.config import Settings
 from payamak.db import Database, utcnow
 from payamak.errors import Conflict, DomainError, NotFound, ValidationFailed
 from payamak.numbers import KEY_BASE, key_to_e164, mobile_key, parse
 from payamak.numbers.iran import KEY_END, MOBILE_LENGTH, is_mobile_nsn
 from payamak.sending import blacklist_repository as repo
 from payamak.sending.blacklist_models import ENTRY_KINDS, BlacklistLoad, BlacklistSnapshot
+
+log = logging.getLogger(__name__)
 
 Kind = Literal["national", "operator", "manual"]
 KINDS: Final[tuple[Kind, ...]] = ("national", "operator", "manual")
@@ -933,6 +940,34 @@ def run_national_load(
                 **(_counts(parsed) if parsed is not None else {}),
             )
         raise
+
+
+def save_national_upload(settings: Settings, source: IO[bytes]) -> Path:
+    """Copy an uploaded national list into the data dir for `run_uploaded_load`.
+
+    Kept on disk, not in the request's spooled file: that is closed once the response is sent,
+    before the background load reads it.
+    """
+    folder = settings.ensure_data_dir() / "uploads"
+    folder.mkdir(exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix="blacklist-", suffix=".upload", delete=False) as out:
+        shutil.copyfileobj(source, out, 1 << 20)
+    return Path(out.name)
+
+
+def run_uploaded_load(db: Database, *, load_id: int, path: Path) -> None:
+    """`run_national_load` after the response, then the upload removed.
+
+    The load's row records how it went, so a refusal or a failure is only logged here.
+    """
+    try:
+        run_national_load(db, load_id=load_id, path=path)
+    except DomainError as exc:
+        log.info("national blacklist load %s refused: %s", load_id, exc.code)
+    except Exception:
+        log.exception("national blacklist load %s failed", load_id)
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _counts(parsed: ParsedList) -> dict[str, Any]:

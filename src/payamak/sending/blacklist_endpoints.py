@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import logging
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, File, Query, Request, UploadFile
 
 from payamak.api.deps import Admin, Ctx, Tx
 from payamak.api.errors import language, responses
-from payamak.db import Database
-from payamak.errors import DomainError
 from payamak.sending import blacklist
 from payamak.sending import blacklist_schemas as schemas
 from payamak.sending.blacklist_models import BlacklistLoad, BlacklistSnapshot
 
 router = APIRouter(prefix="/admin/blacklist", tags=["blacklist"])
-log = logging.getLogger(__name__)
 
 
 def load_out(load: BlacklistLoad, lang: str = "fa") -> schemas.LoadOut:
@@ -155,13 +148,7 @@ def load_national(
     complete; a file whose lines are mostly not mobile numbers is refused and changes nothing.
     Files over the upload limit go through `payamak blacklist load FILE` instead.
     """
-    folder = ctx.settings.ensure_data_dir() / "uploads"
-    folder.mkdir(exist_ok=True)
-    # Kept on disk, not in the request's spooled file: that is closed once the response is sent,
-    # before the background load reads it.
-    with tempfile.NamedTemporaryFile(dir=folder, prefix="blacklist-", suffix=".upload", delete=False) as out:
-        shutil.copyfileobj(file.file, out, 1 << 20)
-        path = Path(out.name)
+    path = blacklist.save_national_upload(ctx.settings, file.file)
     try:
         load = blacklist.begin_national_load(
             session, source=file.filename or "upload", size=path.stat().st_size, created_by=admin.account_id
@@ -169,19 +156,8 @@ def load_national(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    background.add_task(_run_load, ctx.db, load.id, path)
+    background.add_task(blacklist.run_uploaded_load, ctx.db, load_id=load.id, path=path)
     return load_out(load, language(request))
-
-
-def _run_load(db: Database, load_id: int, path: Path) -> None:
-    try:
-        blacklist.run_national_load(db, load_id=load_id, path=path)
-    except DomainError as exc:
-        log.info("national blacklist load %s refused: %s", load_id, exc.code)
-    except Exception:
-        log.exception("national blacklist load %s failed", load_id)
-    finally:
-        path.unlink(missing_ok=True)
 
 
 @router.get("/loads/{load_id}", response_model=schemas.LoadOut, responses=responses(401, 403, 404))
