@@ -21,7 +21,7 @@ from payamak.sending.models import Message
 
 from .conftest import Shop
 
-HERE = Path(__file__).resolve().parent
+SMSC_PEER = Path(__file__).resolve().parent.parent / "drills" / "smsc_peer.py"
 WINDOW = 400
 FINAL = ("delivered", "undelivered", "expired", "rejected", "failed", "blocked", "canceled")
 
@@ -30,7 +30,7 @@ FINAL = ("delivered", "undelivered", "expired", "rejected", "failed", "blocked",
 def smsc_process(tmp_path: Path, receipt_delay: float = 0.2) -> Iterator[tuple[int, Path]]:
     counts = tmp_path / "counts.json"
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "smsc_counter.py"), str(counts), str(receipt_delay)],
+        [sys.executable, str(SMSC_PEER), "--counts", str(counts), "--receipt-delay", str(receipt_delay)],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -127,6 +127,14 @@ class Process:
     def text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
+    def wait_ready(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
+        """Poll `ready()` until it is true; fail with the process's output if it exits first."""
+        deadline = time.monotonic() + timeout
+        while not ready():
+            assert self.alive, f"{what} exited:\n{self.text()[-3000:]}"
+            assert time.monotonic() < deadline, f"{what} did not start"
+            time.sleep(0.05)
+
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -138,8 +146,22 @@ def payamak(*args: str) -> list[str]:
     return [sys.executable, "-m", "payamak", *args]
 
 
+class OneProcess:
+    """Something that runs as one process (`process`, once started)."""
+
+    process: Process | None
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+
 @dataclass
-class Server:
+class Server(OneProcess):
     """`payamak serve` on a port of its own."""
 
     env: dict[str, str]
@@ -153,26 +175,17 @@ class Server:
 
     def start(self, timeout: float = 60.0) -> Server:
         self.process = Process(payamak("serve", "--port", str(self.port)), env=self.env, log=self.log).start()
-        deadline = time.monotonic() + timeout
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{self.url}/healthz", timeout=2.0).status_code == 200:
-                    return self
-            assert self.process.alive, f"payamak serve exited:\n{self.process.text()[-3000:]}"
-            assert time.monotonic() < deadline, "payamak serve did not answer /healthz"
-            time.sleep(0.1)
+        self.process.wait_ready(self.healthy, timeout, "payamak serve")
+        return self
 
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
+    def healthy(self) -> bool:
+        with contextlib.suppress(httpx.TransportError):
+            return httpx.get(f"{self.url}/healthz", timeout=2.0).status_code == 200
+        return False
 
 
 @dataclass
-class Smsc:
+class Smsc(OneProcess):
     """tests/drills/smsc_peer.py: an SMSC process that journals what it accepted."""
 
     dir: Path
@@ -199,25 +212,17 @@ class Smsc:
             "--port", str(self.port), "--receipt-delay", str(self.receipt_delay),
             "--storm", str(self.storm), "--stats", str(self.stats_file),
         ]  # fmt: skip
-        self.process = Process(args, env=os.environ, log=log).start()
-        deadline = time.monotonic() + 30
-        while True:
-            lines = log.read_text().splitlines() if log.exists() else []
-            ports = [json.loads(line)["port"] for line in lines if line.startswith('{"port"')]
-            if ports:
-                self.port = int(ports[0])
-                return self.port
-            assert self.process.alive, f"the SMSC exited:\n{log.read_text()}"
-            assert time.monotonic() < deadline, "the SMSC did not start"
-            time.sleep(0.05)
+        process = self.process = Process(args, env=os.environ, log=log).start()
+        ports: list[int] = []
 
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
+        def listening() -> bool:
+            lines = process.text().splitlines()
+            ports.extend(json.loads(line)["port"] for line in lines if line.startswith('{"port"'))
+            return bool(ports)
 
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
+        process.wait_ready(listening, 30, "the SMSC")
+        self.port = int(ports[0])
+        return self.port
 
     def stats(self) -> dict[str, int]:
         try:
@@ -249,7 +254,9 @@ def base_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+# A dispatcher that notices quickly, tries again soon and claims 400 messages at a time.
 DISPATCHER_ENV = {
+    "PAYAMAK_DISPATCH_WINDOW": "400",
     "PAYAMAK_DISPATCH_HEARTBEAT_SECONDS": "0.5",
     "PAYAMAK_DISPATCH_HOUSEKEEPING_SECONDS": "0.2",
     "PAYAMAK_DISPATCH_RETRY_BASE_SECONDS": "0.5",
@@ -272,6 +279,13 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+@dataclass(frozen=True)
+class Campaign:
+    line: str
+    shop: Account
+    recipients: list[str]
+
+
 @dataclass
 class Deployment:
     """One database and a data dir, with what the drills set up in them through the services."""
@@ -287,6 +301,20 @@ class Deployment:
 
     def env(self, **extra: str) -> dict[str, str]:
         return base_env(self.url, self.data_dir, **extra)
+
+    def dispatcher(self, log: Path, *options: str, **env: str) -> Process:
+        """`payamak dispatcher` on this deployment, with DISPATCHER_ENV; not started yet."""
+        return Process(payamak("dispatcher", *options), env=self.env(**DISPATCHER_ENV, **env), log=log)
+
+    def campaign(self, smsc_port: int, total: int, *, prefix: str = "0912", **route: Any) -> Campaign:
+        """What a sending drill starts from: a route "smsc" to `smsc_port`, a line, an account with
+        credit to spare, and one send to `total` numbers, queued."""
+        self.route("smsc", smsc_port, **route)
+        line = self.line()
+        shop = self.account(10**9)
+        recipients = numbers(total, prefix=prefix)
+        self.send(shop, recipients)
+        return Campaign(line, shop, recipients)
 
     def account(self, credit: int, mobile: str | None = None) -> Account:
         mobile = mobile or f"0912{secrets.randbelow(10**7):07d}"

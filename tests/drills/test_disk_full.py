@@ -30,16 +30,13 @@ import httpx
 import pytest
 
 from .conftest import (
-    DISPATCHER_ENV,
     Deployment,
-    Process,
     Server,
     Smsc,
     check_books,
     ledger_verify_command,
     numbers,
     own_deployment,
-    payamak,
     wait_until,
 )
 
@@ -120,14 +117,11 @@ def test_disk_fills_up_under_sqlite(deployment: Deployment, small_disk: Path, tm
     database = small_disk / "payamak.db"
     smsc = Smsc(tmp_path, receipt_delay=0.2)
     server = Server(deployment.env(), tmp_path / "serve.log")
-    env = deployment.env(**DISPATCHER_ENV, PAYAMAK_DISPATCH_WINDOW="400")
-    dispatcher = Process(payamak("dispatcher"), env=env, log=tmp_path / "dispatcher.log")
+    dispatcher = deployment.dispatcher(tmp_path / "dispatcher.log")
     filler = small_disk / "filler"
     try:
-        deployment.route("smsc", smsc.start())
-        line = deployment.line()
-        shop = deployment.account(10**9)
-        deployment.send(shop, numbers(TOTAL))
+        campaign = deployment.campaign(smsc.start(), TOTAL)
+        line, shop = campaign.line, campaign.shop
         server.start()
         with httpx.Client(base_url=f"{server.url}/api/v1", headers=shop.headers, timeout=120.0) as api:
             customers = api.post("/groups", json={"name": "مشتریان"}).json()["id"]

@@ -22,16 +22,13 @@ from payamak.providers.base import SubmitResult
 from payamak.providers.smpp import Receipt
 
 from .conftest import (
-    DISPATCHER_ENV,
     Deployment,
     PrivateCluster,
-    Process,
     Smsc,
     check_books,
     ledger_verify_command,
     numbers,
     own_deployment,
-    payamak,
     wait_until,
 )
 
@@ -42,13 +39,8 @@ def test_postgres_restarted_mid_send(private_postgres: PrivateCluster, tmp_path:
     smsc = Smsc(tmp_path, receipt_delay=0.2)
     with own_deployment(private_postgres.url(), tmp_path / "data") as deployment:
         try:
-            deployment.route("smsc", smsc.start())
-            deployment.line()
-            shop = deployment.account(10**9)
-            recipients = numbers(TOTAL, prefix="0935")
-            deployment.send(shop, recipients)
-            env = deployment.env(**DISPATCHER_ENV, PAYAMAK_DISPATCH_WINDOW="400")
-            dispatcher = Process(payamak("dispatcher"), env=env, log=tmp_path / "dispatcher.log").start()
+            campaign = deployment.campaign(smsc.start(), TOTAL, prefix="0935")
+            dispatcher = deployment.dispatcher(tmp_path / "dispatcher.log").start()
             try:
                 for share, mode in ((4, "fast"), (2, "immediate")):
                     wait_until(
@@ -74,7 +66,7 @@ def test_postgres_restarted_mid_send(private_postgres: PrivateCluster, tmp_path:
         messages = deployment.messages()
         assert {m.status for m in messages} == {"delivered"}
         accepted = smsc.accepted()
-        assert sorted(accepted) == sorted("98" + n[1:] for n in recipients)
+        assert sorted(accepted) == sorted("98" + n[1:] for n in campaign.recipients)
         # The dispatcher lived through both restarts, so it knew the fate of every submit it made.
         assert set(accepted.values()) == {1}
         assert not any(m.maybe_duplicate for m in messages)

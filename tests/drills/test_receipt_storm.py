@@ -19,18 +19,7 @@ from payamak.db import utcnow
 from payamak.dispatch.models import Dispatcher
 from payamak.sending.models import InboundMessage
 
-from .conftest import (
-    DISPATCHER_ENV,
-    Deployment,
-    Process,
-    Server,
-    Smsc,
-    check_books,
-    ledger_verify_command,
-    numbers,
-    payamak,
-    wait_until,
-)
+from .conftest import Deployment, Server, Smsc, check_books, ledger_verify_command, wait_until
 
 TOTAL = 2000
 STORM = 50_000
@@ -54,18 +43,13 @@ def dispatcher_stats(deployment: Deployment) -> dict[str, object]:
 def test_storm_of_receipts_for_unknown_ids(deployment: Deployment, tmp_path: Path) -> None:
     smsc = Smsc(tmp_path, receipt_delay=0.5, storm=STORM)
     # 200 messages a second: the real send goes on while the storm blows.
-    deployment.route("smsc", smsc.start(), tps=200)
-    deployment.line()
-    shop = deployment.account(10**9)
-    deployment.send(shop, numbers(TOTAL))
+    deployment.campaign(smsc.start(), TOTAL, tps=200)
     # Unmatched receipts are looked up in the database for 5 s (60 by default) before they count
     # as unknown: the storm's 50,000 are looked up again and again all the same, in less time.
     # The API, for /metrics (started first: on SQLite it would queue behind the storm's writes).
     server = Server(deployment.env(), tmp_path / "serve.log").start()
-    env = deployment.env(
-        **DISPATCHER_ENV, PAYAMAK_DISPATCH_WINDOW="400", PAYAMAK_DISPATCH_RECEIPT_MATCH_SECONDS="5"
-    )
-    dispatcher = Process(payamak("dispatcher"), env=env, log=tmp_path / "dispatcher.log").start()
+    log = tmp_path / "dispatcher.log"
+    dispatcher = deployment.dispatcher(log, PAYAMAK_DISPATCH_RECEIPT_MATCH_SECONDS="5").start()
     try:
         wait_until(
             lambda: deployment.statuses()["delivered"] >= TOTAL // 10, 60, "the first messages delivered"

@@ -15,17 +15,7 @@ from pathlib import Path
 
 from payamak.sending.models import FINAL_STATUSES
 
-from .conftest import (
-    DISPATCHER_ENV,
-    Deployment,
-    Process,
-    Smsc,
-    check_books,
-    ledger_verify_command,
-    numbers,
-    payamak,
-    wait_until,
-)
+from .conftest import Deployment, Smsc, check_books, ledger_verify_command, wait_until
 
 TOTAL = 3000
 OUTAGE_SECONDS = 30.0
@@ -41,13 +31,8 @@ def test_smsc_down_for_thirty_seconds_loses_nothing(deployment: Deployment, tmp_
     smsc = Smsc(tmp_path, receipt_delay=0.2)
     port = smsc.start()
     # The binds try again every second at most, so the route is back soon after the SMSC is.
-    deployment.route("smsc", port, window=SMPP_WINDOW, reconnect_min=0.2, reconnect_max=1.0)
-    deployment.line()
-    shop = deployment.account(10**9)
-    recipients = numbers(TOTAL)
-    deployment.send(shop, recipients)
-    env = deployment.env(**DISPATCHER_ENV, PAYAMAK_DISPATCH_WINDOW="400")
-    dispatcher = Process(payamak("dispatcher", "--verbose"), env=env, log=tmp_path / "dispatcher.log").start()
+    campaign = deployment.campaign(port, TOTAL, window=SMPP_WINDOW, reconnect_min=0.2, reconnect_max=1.0)
+    dispatcher = deployment.dispatcher(tmp_path / "dispatcher.log", "--verbose").start()
     try:
         wait_until(
             lambda: deployment.statuses()["delivered"] >= TOTAL // 4,
@@ -79,7 +64,7 @@ def test_smsc_down_for_thirty_seconds_loses_nothing(deployment: Deployment, tmp_
     assert {m.status for m in messages} == {"delivered"}
     assert all(m.status in FINAL_STATUSES for m in messages)
     accepted = smsc.accepted()
-    assert sorted(accepted) == sorted("98" + n[1:] for n in recipients)  # every one reached the SMSC
+    assert sorted(accepted) == sorted("98" + n[1:] for n in campaign.recipients)  # every one reached it
     twice = {d for d, n in accepted.items() if n > 1}
     flagged = {m.recipient[1:] for m in messages if m.maybe_duplicate}
     # Only submits in flight when the SMSC died may have gone twice, and each of those is flagged.

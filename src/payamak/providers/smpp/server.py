@@ -41,6 +41,12 @@ that many in a second, as operators do.
 
 Inbound messages (a phone replying, e.g. 11 or 12): `await smsc.deliver_inbound(from_, to, text)`
 sends a deliver_sm (split with UDH when long) to a bound receiver and waits for its answer.
+
+For an SMSC that remembers what it owes across restarts: `on_receipt` is told of every receipt
+owed for an accepted submit_sm before the answer to it leaves, `redeliver` sends a stored receipt
+again, and `queue_receipt` owes one for a message id that was never given out.
+`unacknowledged_receipts()` and `stats.receipts_resent` tell how many receipts receivers hold, or
+went away holding, without having answered them.
 """
 
 from __future__ import annotations
@@ -150,6 +156,9 @@ class SmscStats:
     refused: int = 0
     receipts_sent: int = 0
     receipts_acked: int = 0
+    # Receipts a receiver was given (sent, or waiting for room in its window) and went away
+    # without answering; each went again to the next receiver.
+    receipts_resent: int = 0
     inbound_sent: int = 0
     protocol_errors: int = 0
     enquire_links: int = 0
@@ -285,10 +294,21 @@ class _Session:
 
 
 class SimulatedSmsc:
-    """Start with `await smsc.start()` (or `async with`); `port` tells where it listens."""
+    """Start with `await smsc.start()` (or `async with`); `port` tells where it listens.
 
-    def __init__(self, config: SmscConfig | None = None) -> None:
+    `on_receipt(destination, body)`, if given, is called with the deliver_sm body of every receipt
+    owed for an accepted submit_sm, in the same turn of the loop as the answer to it is queued:
+    whatever it stores is stored before that answer leaves, as a real SMSC stores a message before
+    acknowledging it."""
+
+    def __init__(
+        self,
+        config: SmscConfig | None = None,
+        *,
+        on_receipt: Callable[[str, bytes], None] | None = None,
+    ) -> None:
         self.config = config or SmscConfig()
+        self.on_receipt = on_receipt
         self.stats = SmscStats()
         self.submissions: deque[Submission] = deque(maxlen=max(self.config.keep, 1))
         self._server: asyncio.Server | None = None
@@ -365,6 +385,35 @@ class SimulatedSmsc:
     def bound_sessions(self) -> int:
         return sum(1 for session in self._sessions if session.kind is not None and session.alive)
 
+    def unacknowledged_receipts(self) -> int:
+        """Receipts given to a receiver still connected that it has not answered yet (sent, or
+        waiting for room in its window); counted on each call, so not for a hot loop."""
+        return sum(
+            future is None
+            for session in self._sessions
+            for _, future in [*session.outstanding.values(), *session.queue]
+        )
+
+    def redeliver(self, system_id: str, body: bytes) -> None:
+        """Send a receipt again (a deliver_sm body, as given to `on_receipt`) to a receiver of
+        `system_id` now, or to the first that binds."""
+        self._route(None, system_id, body)
+
+    def queue_receipt(
+        self,
+        message: pdu.ShortMessage,
+        message_id: str,
+        outcome: str = "delivered",
+        system_id: str | None = None,
+    ) -> None:
+        """Owe a receipt for `message_id` as if `message` had been accepted now: it goes after the
+        receipt delay, in the queue of the real ones, to a bound receiver (of `system_id`, if given).
+        Raises NoReceiver if none is bound. Not reported to `on_receipt`."""
+        session = self._receiver(system_id)
+        if session is None:
+            raise NoReceiver("no receiver or transceiver is bound")
+        self._schedule(session, message, message_id, outcome)
+
     async def wait_submissions(self, count: int, timeout: float = 10.0) -> list[Submission]:
         """The first `count` recorded submissions, waiting for them to arrive."""
         deadline = time.monotonic() + timeout
@@ -406,6 +455,7 @@ class SimulatedSmsc:
                     future.set_exception(ConnectionError("the receiver went away"))
             else:
                 # Unanswered receipts go again to the next receiver, as an SMSC retries them.
+                self.stats.receipts_resent += 1
                 self._route(None, session.system_id, body)
 
     def _receiver(self, system_id: str | None) -> _Session | None:
@@ -473,7 +523,9 @@ class SimulatedSmsc:
             outcome = self._draw()
         if wanted == 2 and outcome == "delivered":
             return  # receipt asked for on failure only
-        self._schedule(session, message, message_id, outcome)
+        body = self._schedule(session, message, message_id, outcome)
+        if self.on_receipt is not None:
+            self.on_receipt(destination, body)
 
     def _special_refusal(self, special: str, destination: str) -> int:
         """The status to refuse with, 0 to accept, -1 to never answer."""
@@ -511,7 +563,7 @@ class SimulatedSmsc:
             self._dates = (minute, time.strftime("%y%m%d%H%M", time.gmtime(minute * 60)))
         return self._dates[1]
 
-    def _schedule(self, session: _Session, message: pdu.ShortMessage, message_id: str, outcome: str) -> None:
+    def _schedule(self, session: _Session, message: pdu.ShortMessage, message_id: str, outcome: str) -> bytes:
         stat, state = STATUS_TO_STAT[outcome]
         error = ERROR_CODES[outcome]
         now = time.time()
@@ -545,6 +597,7 @@ class SimulatedSmsc:
         if not self._due:
             self._due_event.set()
         self._due.append((due, session, session.system_id, body))
+        return body
 
     async def _pump_receipts(self) -> None:
         due = self._due
