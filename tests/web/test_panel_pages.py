@@ -167,4 +167,6 @@ def test_a_waiting_send_can_be_canceled_and_its_credit_comes_back(
     assert r.status_code == 303 and r.headers["location"] == f"/sends/{send.id}?ok=canceled"
     r = page.get(r.headers["location"])
     assert "لغوشده" in r.text and "اعتبار پیامک‌های نرفته بازگشت" in r.text
+    # What came back, and what the send cost in the end: nothing.
+    assert "بازگشته به اعتبار" in r.text and "هزینهٔ خالص" in r.text
     assert f'action="/sends/{send.id}/cancel"' not in r.text, "a canceled send offers no cancel button"

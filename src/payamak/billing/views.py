@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import ChainMap
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from payamak.accounts import service as accounts
 from payamak.api.deps import get_context
@@ -16,18 +17,16 @@ from payamak.billing import service as billing
 from payamak.billing.endpoints import CALLBACK_PATH, site_url
 from payamak.billing.gateways import GatewayError, gateway_for, sandbox_decide, sandbox_payment
 from payamak.errors import DomainError, NotFound
-from payamak.web.views import check_csrf, error_text, lang_of, page_principal, render
+from payamak.web import i18n
+from payamak.web.views import check_csrf, error_text, lang_of, page_principal, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
 WORDS: dict[str, tuple[str, str]] = {
     "credit": ("اعتبار و خرید بسته", "Credit and packages"),
-    "balance": ("موجودی", "Balance"),
-    "rial": ("ریال", "rials"),
     "packages": ("بسته‌های اعتبار", "Credit packages"),
     "no_packages": ("اکنون بسته‌ای برای فروش نیست.", "No package is on sale now."),
     "package": ("بسته", "Package"),
-    "price": ("بها", "Price"),
     "credit_given": ("اعتبار", "Credit"),
     "bonus": ("هدیه", "Bonus"),
     "buy": ("خرید", "Buy"),
@@ -36,14 +35,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "SMS prices are shown and charged with VAT included.",
     ),
     "payments": ("پرداخت‌ها", "Payments"),
-    "statement": ("گردش حساب", "Statement"),
-    "download": ("دریافت فایل", "Download"),
-    "date": ("تاریخ", "Date"),
-    "kind": ("نوع", "Kind"),
-    "amount": ("مبلغ", "Amount"),
     "balance_after": ("مانده", "Balance"),
-    "description": ("شرح", "Description"),
-    "state": ("وضعیت", "State"),
     "ref_id": ("کد پیگیری", "Reference"),
     "pending": ("در انتظار پرداخت", "Waiting for payment"),
     "paid": ("پرداخت شد", "Paid"),
@@ -71,12 +63,16 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+# The UI's shared words (balance, date, …) serve these pages too; billing's own come first.
+_ALL_WORDS = ChainMap(WORDS, i18n.WORDS)
+
+
 def word(key: str, lang: str) -> str:
-    fa, en = WORDS.get(key, (key, key))
-    return en if lang == "en" else fa
+    return i18n.translate(key, lang, _ALL_WORDS)
 
 
-def _page(request: Request, template: str, status: int = 200, **values: object) -> HTMLResponse:
+def page(request: Request, template: str, status: int = 200, **values: object) -> HTMLResponse:
+    """A page of credit: billing's words (`w`) and the names of the statement's entries."""
     lang = lang_of(request)
     return render(
         request,
@@ -106,7 +102,7 @@ def _credit(request: Request, *, error: str | None = None, status: int = 200) ->
         packages = billing.packages(session)
         payments = billing.payments(session, account_id=account.id, limit=10)
         recent = billing.statement(session, account_id=account.id, per_page=20)
-    return _page(
+    return page(
         request,
         "billing_credit.html",
         status=status,
@@ -137,7 +133,7 @@ def buy(request: Request, package_id: int = Form(0), csrf: str = Form("")) -> Re
         return _credit(request, error=error_text(request, exc), status=502)
     except DomainError as exc:
         return _credit(request, error=error_text(request, exc), status=400)
-    return RedirectResponse(payment.redirect_url, status_code=303)
+    return redirect(payment.redirect_url)
 
 
 @router.get(CALLBACK_PATH, response_class=HTMLResponse)
@@ -159,7 +155,7 @@ def payment_callback(
         return _message(request, error_text(request, exc), 502)
     except DomainError as exc:
         return _message(request, error_text(request, exc), status_for(exc))
-    return RedirectResponse(f"/credit/payments/{payment.id}", status_code=303)
+    return redirect(f"/credit/payments/{payment.id}")
 
 
 @router.get("/credit/payments/{payment_id}", response_class=HTMLResponse)
@@ -172,7 +168,7 @@ def payment_page(request: Request, payment_id: int) -> Response:
             account = accounts.me(session, principal=principal)
     except NotFound as exc:
         return _message(request, error_text(request, exc), 404)
-    return _page(request, "billing_payment.html", payment=payment, account=account)
+    return page(request, "billing_payment.html", payment=payment, account=account)
 
 
 @router.get("/pay/sandbox/{authority}", response_class=HTMLResponse)
@@ -181,7 +177,7 @@ def sandbox_page(request: Request, authority: str) -> Response:
     row = sandbox_payment(ctx.db, authority=authority) if ctx.settings.payment_gateway == "sandbox" else None
     if row is None:
         return _message(request, word("sandbox_missing", lang_of(request)), 404)
-    return _page(request, "billing_sandbox.html", payment=row)
+    return page(request, "billing_sandbox.html", payment=row)
 
 
 @router.post("/pay/sandbox/{authority}", response_class=HTMLResponse)
@@ -199,4 +195,4 @@ def sandbox_choice(
         return _message(request, word("sandbox_missing", lang_of(request)), 404)
     query = urlencode({"Authority": row.authority, "Status": "OK" if row.state == "paid" else "NOK"})
     joiner = "&" if "?" in row.callback_url else "?"
-    return RedirectResponse(f"{row.callback_url}{joiner}{query}", status_code=303)
+    return redirect(f"{row.callback_url}{joiner}{query}")

@@ -4,15 +4,12 @@ the blacklist, forbidden words. Every page needs an administrator."""
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from payamak.accounts import service as accounts
@@ -20,7 +17,6 @@ from payamak.api.deps import get_context
 from payamak.billing import service as billing
 from payamak.billing.models import ENCODINGS, KINDS, OPERATOR_KEYS, WILDCARD, Package
 from payamak.billing.pricing import default_rules, with_vat
-from payamak.db import Database
 from payamak.dispatch import service as dispatch
 from payamak.dispatch import worker
 from payamak.errors import DomainError
@@ -29,7 +25,7 @@ from payamak.sending import service as sending
 from payamak.web import forms
 from payamak.web.i18n import translate
 from payamak.web.send_views import split_numbers
-from payamak.web.views import check_csrf, render
+from payamak.web.views import check_csrf, done, redirect, render
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -38,10 +34,6 @@ Text = Annotated[str, Form()]
 ACCOUNTS_PER_PAGE = 30
 NAME_STATES = ("pending", "approved", "rejected")
 MAX_AMOUNT = 10**13
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/admin", response_class=HTMLResponse)
@@ -112,7 +104,7 @@ def change_credit(
         # Back to the list as it was (search and page kept), when the form came from it.
         back = urlparse(request.headers.get("referer", ""))
         query = back.query if back.path == "/admin/accounts" and back.netloc == request.url.netloc else ""
-        return _redirect(f"/admin/accounts?{query + '&' if query else ''}ok=granted")
+        return redirect(f"/admin/accounts?{query + '&' if query else ''}ok=granted")
     return _accounts_page(request, forms_by_account={account_id: form}, status=400)
 
 
@@ -170,7 +162,7 @@ def decide_name(
         default="reason",
     )
     if form.ok:
-        return _redirect(f"/admin/sender-names?ok={'approved' if decision == 'approve' else 'rejected'}")
+        return redirect(f"/admin/sender-names?ok={'approved' if decision == 'approve' else 'rejected'}")
     return _names_page(request, state="pending", reject_forms={name_id: form}, status=400)
 
 
@@ -269,7 +261,7 @@ def _save_package(request: Request, package_id: int | None, posted: _PackageForm
 
         forms.submit(request, form, save)
     if form.ok:
-        return _redirect(f"/admin/packages?ok={'created' if package_id is None else 'saved'}")
+        return redirect(f"/admin/packages?ok={'created' if package_id is None else 'saved'}")
     if package_id is None:
         return _packages_page(request, form=form, status=400)
     return _packages_page(request, edits={package_id: form}, status=400)
@@ -348,7 +340,7 @@ def put_tariff(
             default="price",
         )
     if form.ok:
-        return _redirect("/admin/tariffs?ok=saved")
+        return redirect("/admin/tariffs?ok=saved")
     return _tariffs_page(request, form=form, status=400)
 
 
@@ -356,10 +348,11 @@ def put_tariff(
 def delete_tariff(request: Request, tariff_id: int, csrf: Text = "") -> Response:
     check_csrf(request, csrf)
     forms.admin_principal(request)
-    ctx = get_context(request)
-    with ctx.db.transaction() as session:
-        billing.delete_tariff(session, tariff_id=tariff_id)
-    return _redirect("/admin/tariffs?ok=deleted")
+    return done(
+        request,
+        lambda session: billing.delete_tariff(session, tariff_id=tariff_id),
+        "/admin/tariffs?ok=deleted",
+    )
 
 
 @router.post("/admin/vat", response_class=HTMLResponse)
@@ -376,7 +369,7 @@ def put_vat(request: Request, vat_percent: Text = "", csrf: Text = "") -> Respon
             default="vat_percent",
         )
     if form.ok:
-        return _redirect("/admin/tariffs?ok=saved")
+        return redirect("/admin/tariffs?ok=saved")
     return _tariffs_page(request, vat_form=form, status=400)
 
 
@@ -464,7 +457,7 @@ def add_line(
         default="number",
     )
     if form.ok:
-        return _redirect("/admin/lines?ok=added")
+        return redirect("/admin/lines?ok=added")
     return _lines_page(request, line_form=form, status=400)
 
 
@@ -472,10 +465,11 @@ def add_line(
 def remove_line(request: Request, line_id: int, csrf: Text = "") -> Response:
     check_csrf(request, csrf)
     principal = forms.admin_principal(request)
-    ctx = get_context(request)
-    with ctx.db.transaction() as session:
-        sending.remove_line(session, principal=principal, line_id=line_id)
-    return _redirect("/admin/lines?ok=deleted")
+    return done(
+        request,
+        lambda session: sending.remove_line(session, principal=principal, line_id=line_id),
+        "/admin/lines?ok=deleted",
+    )
 
 
 def _reload_routes() -> None:
@@ -526,7 +520,7 @@ def add_route(
     )
     if form.ok:
         _reload_routes()
-        return _redirect("/admin/lines?ok=added#routes")
+        return redirect("/admin/lines?ok=added#routes")
     form.values["password"] = ""
     return _lines_page(request, route_form=form, status=400)
 
@@ -535,11 +529,13 @@ def add_route(
 def remove_route(request: Request, route_id: int, csrf: Text = "") -> Response:
     check_csrf(request, csrf)
     principal = forms.admin_principal(request)
-    ctx = get_context(request)
-    with ctx.db.transaction() as session:
-        dispatch.remove_route(session, principal=principal, route_id=route_id)
+    response = done(
+        request,
+        lambda session: dispatch.remove_route(session, principal=principal, route_id=route_id),
+        "/admin/lines?ok=deleted#routes",
+    )
     _reload_routes()
-    return _redirect("/admin/lines?ok=deleted#routes")
+    return response
 
 
 # --- blacklist ------------------------------------------------------------------------------
@@ -631,18 +627,6 @@ def blacklist_remove(request: Request, numbers: Text = "", csrf: Text = "") -> R
     return _blacklist_page(request, remove_form=form, status=400)
 
 
-def _run_load(db: Database, load_id: int, path: Path) -> None:
-    """The load, after the response: its row records how it went, so a refusal is only logged."""
-    try:
-        blacklist.run_national_load(db, load_id=load_id, path=path)
-    except DomainError as exc:
-        log.info("national blacklist load %s refused: %s", load_id, exc.code)
-    except Exception:
-        log.exception("national blacklist load %s failed", load_id)
-    finally:
-        path.unlink(missing_ok=True)
-
-
 @router.post("/admin/blacklist/national", response_class=HTMLResponse)
 def blacklist_upload(
     request: Request,
@@ -658,12 +642,7 @@ def blacklist_upload(
     if file is None or not file.filename:
         form.fail("file", translate("err_choose_file", form.lang))
         return _blacklist_page(request, upload_form=form, status=400)
-    folder = ctx.settings.ensure_data_dir() / "uploads"
-    folder.mkdir(exist_ok=True)
-    # Copied out of the request's spooled file, which is closed before the background load runs.
-    with tempfile.NamedTemporaryFile(dir=folder, prefix="blacklist-", suffix=".upload", delete=False) as out:
-        shutil.copyfileobj(file.file, out, 1 << 20)
-        path = Path(out.name)
+    path = blacklist.save_national_upload(ctx.settings, file.file)
     try:
         with ctx.db.transaction() as session:
             load = blacklist.begin_national_load(
@@ -673,8 +652,8 @@ def blacklist_upload(
         path.unlink(missing_ok=True)
         form.domain(exc, default="file")
         return _blacklist_page(request, upload_form=form, status=400)
-    background.add_task(_run_load, ctx.db, load.id, path)
-    return _redirect(f"/admin/blacklist?load={load.id}")
+    background.add_task(blacklist.run_uploaded_load, ctx.db, load_id=load.id, path=path)
+    return redirect(f"/admin/blacklist?load={load.id}")
 
 
 # --- forbidden words ------------------------------------------------------------------------
@@ -708,7 +687,7 @@ def add_word(request: Request, word: Text = "", csrf: Text = "") -> Response:
         default="word",
     )
     if form.ok:
-        return _redirect("/admin/words?ok=added")
+        return redirect("/admin/words?ok=added")
     return _words_page(request, form=form, status=400)
 
 
@@ -716,7 +695,8 @@ def add_word(request: Request, word: Text = "", csrf: Text = "") -> Response:
 def remove_word(request: Request, word_id: int, csrf: Text = "") -> Response:
     check_csrf(request, csrf)
     principal = forms.admin_principal(request)
-    ctx = get_context(request)
-    with ctx.db.transaction() as session:
-        sending.remove_forbidden_word(session, principal=principal, word_id=word_id)
-    return _redirect("/admin/words?ok=deleted")
+    return done(
+        request,
+        lambda session: sending.remove_forbidden_word(session, principal=principal, word_id=word_id),
+        "/admin/words?ok=deleted",
+    )

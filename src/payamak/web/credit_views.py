@@ -12,11 +12,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from payamak.api.deps import get_context
-from payamak.billing import export
 from payamak.billing import service as billing
+from payamak.billing import views as billing_views
 from payamak.errors import DomainError
 from payamak.web import forms
-from payamak.web.views import lang_of, page_principal, render
+from payamak.web.views import page_principal
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,7 +32,6 @@ def statement_page(
 ) -> Response:
     principal = page_principal(request)
     ctx = get_context(request)
-    lang = lang_of(request)
     form = forms.Form.of(request, **{"from": start, "to": end})
     number = forms.page_number(page)
     since = until = None
@@ -50,7 +49,7 @@ def statement_page(
             per_page=PER_PAGE,
         )
     period = {k: v for k, v in (("from", start), ("to", end)) if v and form.ok}
-    return render(
+    return billing_views.page(
         request,
         "statement.html",
         status=200 if form.ok else 400,
@@ -58,6 +57,4 @@ def statement_page(
         found=found,
         pager=forms.Pager.of(request, total=found.total, per_page=PER_PAGE, page=number),
         export_query=urlencode(period),
-        kind_label=lambda kind: export.kind_label(kind, lang),
-        ref_label=lambda ref_type, ref_id: export.reference_label(ref_type, ref_id, lang),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from payamak.api.deps import get_context
@@ -14,7 +14,7 @@ from payamak.phonebook import service as phonebook
 from payamak.phonebook.models import Customer
 from payamak.web import forms
 from payamak.web.i18n import translate
-from payamak.web.views import check_csrf, page_principal, render
+from payamak.web.views import check_csrf, done, page_principal, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -98,9 +98,7 @@ def _save_customer(
     # A customer deleted meanwhile is gone, not a mistake in the form.
     forms.submit(request, form, save, default="fields", not_found_page=customer_id is not None)
     if form.ok:
-        return RedirectResponse(
-            f"/customers?ok={'added' if customer_id is None else 'saved'}", status_code=303
-        )
+        return redirect(f"/customers?ok={'added' if customer_id is None else 'saved'}")
     if customer_id is None:
         return _list_page(request, form=form, status=400)
     return _edit_page(request, customer_id, form, status=400)
@@ -172,7 +170,10 @@ def save_customer(
 def delete_customer(request: Request, customer_id: int, csrf: Text = "") -> Response:
     check_csrf(request, csrf)
     principal = page_principal(request)
-    ctx = get_context(request)
-    with ctx.db.transaction() as session:
-        phonebook.delete_customer(session, account_id=principal.account_id, customer_id=customer_id)
-    return RedirectResponse("/customers?ok=deleted", status_code=303)
+    return done(
+        request,
+        lambda session: phonebook.delete_customer(
+            session, account_id=principal.account_id, customer_id=customer_id
+        ),
+        "/customers?ok=deleted",
+    )

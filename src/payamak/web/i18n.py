@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 import jdatetime
@@ -189,6 +190,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "status": ("وضعیت", "Status"),
     "state": ("وضعیت", "State"),
     "cost": ("هزینه", "Cost"),
+    "given_back": ("بازگشته به اعتبار", "Given back"),
+    "net_cost": ("هزینهٔ خالص", "Net cost"),
     "send_at": ("زمان ارسال", "Send time"),
     "created": ("ثبت", "Created"),
     "blocked": ("مسدود (لیست سیاه یا لغو۱۱)", "Blocked (blacklist or opt-out)"),
@@ -603,6 +606,8 @@ JALALI_MONTHS: tuple[tuple[str, ...], tuple[str, ...]] = (
 )
 
 
-def translate(key: str, lang: str = "fa") -> str:
-    fa, en = WORDS.get(key, (key, key))
+def translate(key: str, lang: str = "fa", words: Mapping[str, tuple[str, str]] = WORDS) -> str:
+    """The key's words in `lang` (from `words`, for a domain with its own table); the key itself
+    for a word no table has, so a missing entry shows rather than breaks the page."""
+    fa, en = words.get(key, (key, key))
     return en if lang == "en" else fa

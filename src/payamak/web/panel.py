@@ -6,33 +6,31 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from payamak.accounts import service as accounts
 from payamak.api.deps import get_context
 from payamak.errors import DomainError
 from payamak.sending import service as sending
-from payamak.sending.models import FINAL_STATUSES, Send
+from payamak.sending.models import FINAL_STATUSES, STATUSES, Send
 from payamak.web import charts
 from payamak.web.forms import Pager, page_number
-from payamak.web.views import check_csrf, error_text, lang_of, page_principal, render, render_fragment
+from payamak.web.views import (
+    check_csrf,
+    error_text,
+    lang_of,
+    page_principal,
+    redirect,
+    render,
+    render_fragment,
+)
 
 router = APIRouter(include_in_schema=False)
 
 SENDS_PER_PAGE = 10
 MESSAGES_PER_PAGE = 50
-STATUS_ORDER = (
-    "scheduled",
-    "queued",
-    "sent",
-    "delivered",
-    "undelivered",
-    "expired",
-    "rejected",
-    "failed",
-    "blocked",
-    "canceled",
-)
+# The statuses a page names and filters by: `submitting` is shown to users as `queued`.
+STATUS_ORDER = tuple(s for s in STATUSES if s != "submitting")
 WAITING = frozenset({"scheduled", "queued"})
 CANCELABLE = frozenset({"scheduled", "queued", "sending"})
 LIVE_PARTS = ("state", "progress", "counts")
@@ -141,6 +139,7 @@ def send_page(
     with ctx.db.transaction(readonly=True) as session:
         send = sending.get_send(session, principal=principal, send_id=send_id)
         by_status = sending.counts(session, sends=[send]).get(send.id, {})
+        given_back = sending.given_back(session, principal=principal, sends=[send]).get(send.id, 0)
         messages, total = sending.list_messages(
             session,
             principal=principal,
@@ -154,6 +153,7 @@ def send_page(
         request,
         "send_detail.html",
         row=send_row(send, by_status),
+        given_back=given_back,
         messages=messages,
         filter_status=status,
         number=number,
@@ -175,4 +175,4 @@ def cancel(request: Request, send_id: int, csrf: str = Form("")) -> Response:
         if exc.code == "send_not_found":
             raise
         return render(request, "message.html", status=409, message=error_text(request, exc))
-    return RedirectResponse(f"/sends/{send_id}?ok=canceled", status_code=303)
+    return redirect(f"/sends/{send_id}?ok=canceled")

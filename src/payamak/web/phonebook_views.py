@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from payamak.api.deps import get_context
 from payamak.errors import DomainError
@@ -19,7 +19,7 @@ from payamak.phonebook import service as phonebook
 from payamak.phonebook.service import NewNumber
 from payamak.web import forms
 from payamak.web.i18n import translate
-from payamak.web.views import check_csrf, page_principal, render
+from payamak.web.views import check_csrf, done, page_principal, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,10 +30,6 @@ MAX_PASTE = 900_000  # under the form body limit, with room for the other fields
 _STORED = re.compile(r"^[0-9a-f]{32}(\.[a-z0-9]{1,9})?$")
 
 Text = Annotated[str, Form()]
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 # --- groups ---------------------------------------------------------------------------------
@@ -67,7 +63,7 @@ def create_group(request: Request, name: Text = "", csrf: Text = "") -> Response
         default="name",
     )
     if view is not None:
-        return _redirect(f"/groups/{view.group.id}?ok=created")
+        return redirect(f"/groups/{view.group.id}?ok=created")
     return _groups_page(request, form, status=400)
 
 
@@ -87,7 +83,7 @@ def rename_group(request: Request, group_id: int, name: Text = "", csrf: Text = 
         not_found_page=True,
     )
     if form.ok:
-        return _redirect(f"/groups/{group_id}?ok=renamed")
+        return redirect(f"/groups/{group_id}?ok=renamed")
     return _group_page(request, group_id, rename_form=form, status=400)
 
 
@@ -95,10 +91,11 @@ def rename_group(request: Request, group_id: int, name: Text = "", csrf: Text = 
 def delete_group(request: Request, group_id: int, csrf: Text = "") -> Response:
     check_csrf(request, csrf)
     principal = page_principal(request)
-    ctx = get_context(request)
-    with ctx.db.transaction() as session:
-        phonebook.delete_group(session, account_id=principal.account_id, group_id=group_id)
-    return _redirect("/groups?ok=deleted")
+    return done(
+        request,
+        lambda session: phonebook.delete_group(session, account_id=principal.account_id, group_id=group_id),
+        "/groups?ok=deleted",
+    )
 
 
 # --- one group and its numbers --------------------------------------------------------------
@@ -180,7 +177,7 @@ def add_number(
     if result.duplicates:
         form.fail("number", translate("number_already_in_group", form.lang))
         return _group_page(request, group_id, add_form=form, status=400)
-    return _redirect(f"/groups/{group_id}?ok=added")
+    return redirect(f"/groups/{group_id}?ok=added")
 
 
 def _number_page(
@@ -233,7 +230,7 @@ def save_number(
         not_found_page=True,
     )
     if form.ok:
-        return _redirect(f"/groups/{group_id}?ok=saved")
+        return redirect(f"/groups/{group_id}?ok=saved")
     return _number_page(request, group_id, number_id, form, status=400)
 
 
@@ -241,12 +238,13 @@ def save_number(
 def delete_number(request: Request, group_id: int, number_id: int, csrf: Text = "") -> Response:
     check_csrf(request, csrf)
     principal = page_principal(request)
-    ctx = get_context(request)
-    with ctx.db.transaction() as session:
-        phonebook.delete_number(
+    return done(
+        request,
+        lambda session: phonebook.delete_number(
             session, account_id=principal.account_id, group_id=group_id, number_id=number_id
-        )
-    return _redirect(f"/groups/{group_id}?ok=deleted")
+        ),
+        f"/groups/{group_id}?ok=deleted",
+    )
 
 
 @router.post("/groups/{group_id}/from-customers", response_class=HTMLResponse)
@@ -433,7 +431,7 @@ def import_start(
         form.domain(exc, default="text" if path is None else "file")
         return _import_form(request, group_id, form, status=400)
     imports.start_in_background(ctx.db, import_id=job.id, reader=opened, cleanup=path)
-    return _redirect(f"/imports/{job.id}")
+    return redirect(f"/imports/{job.id}")
 
 
 @router.get("/imports/{import_id}", response_class=HTMLResponse)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from payamak.accounts import service as accounts
 from payamak.accounts.service import Principal
@@ -13,7 +13,7 @@ from payamak.api.deps import SESSION_COOKIE, get_context
 from payamak.sending import service as sending
 from payamak.web import forms
 from payamak.web.i18n import translate
-from payamak.web.views import check_csrf, page_principal, render, set_language_cookie
+from payamak.web.views import check_csrf, done, page_principal, redirect, render, set_language_cookie
 
 router = APIRouter(include_in_schema=False)
 
@@ -92,7 +92,7 @@ def save_profile(
         ),
     )
     if form.ok:
-        response = RedirectResponse("/profile?ok=saved", status_code=303)
+        response = redirect("/profile?ok=saved")
         set_language_cookie(response, request, language)
         return response
     return _page(request, principal, status=400, profile=form)
@@ -137,7 +137,7 @@ def change_password(
         ),
     )
     if form.ok:
-        return RedirectResponse("/profile?ok=password_changed", status_code=303)
+        return redirect("/profile?ok=password_changed")
     # Never send a password back to the browser.
     form.values = dict.fromkeys(form.values, "")
     return _page(request, principal, status=400, password=form)
@@ -156,7 +156,7 @@ def add_sender_name(request: Request, name: Text = "", csrf: Text = "") -> Respo
         default="name",
     )
     if form.ok:
-        return RedirectResponse("/profile?ok=added#sender-names", status_code=303)
+        return redirect("/profile?ok=added#sender-names")
     return _page(request, principal, status=400, name_form=form)
 
 
@@ -164,10 +164,11 @@ def add_sender_name(request: Request, name: Text = "", csrf: Text = "") -> Respo
 def delete_sender_name(request: Request, name_id: int, csrf: Text = "") -> Response:
     check_csrf(request, csrf)
     principal = page_principal(request)
-    ctx = get_context(request)
-    with ctx.db.transaction() as session:
-        accounts.delete_sender_name(session, principal=principal, name_id=name_id)
-    return RedirectResponse("/profile?ok=deleted#sender-names", status_code=303)
+    return done(
+        request,
+        lambda session: accounts.delete_sender_name(session, principal=principal, name_id=name_id),
+        "/profile?ok=deleted#sender-names",
+    )
 
 
 @router.post("/profile/api-keys", response_class=HTMLResponse)
@@ -195,21 +196,23 @@ def create_api_key(request: Request, name: Text = "", csrf: Text = "") -> Respon
 def revoke_api_key(request: Request, key_id: int, csrf: Text = "") -> Response:
     check_csrf(request, csrf)
     principal = page_principal(request)
-    ctx = get_context(request)
-    with ctx.db.transaction() as session:
-        accounts.revoke_api_key(session, principal=principal, key_id=key_id)
-    return RedirectResponse("/profile?ok=revoked#api-keys", status_code=303)
+    return done(
+        request,
+        lambda session: accounts.revoke_api_key(session, principal=principal, key_id=key_id),
+        "/profile?ok=revoked#api-keys",
+    )
 
 
 @router.post("/profile/sessions/{session_id}/revoke", response_class=HTMLResponse)
 def revoke_session(request: Request, session_id: int, csrf: Text = "") -> Response:
     check_csrf(request, csrf)
     principal = page_principal(request)
-    ctx = get_context(request)
-    with ctx.db.transaction() as session:
-        accounts.revoke_session(session, principal=principal, session_id=session_id)
-    if session_id == principal.session_id:
-        response = RedirectResponse("/login", status_code=303)
+    own = session_id == principal.session_id
+    response = done(
+        request,
+        lambda session: accounts.revoke_session(session, principal=principal, session_id=session_id),
+        "/login" if own else "/profile?ok=revoked#sessions",
+    )
+    if own:
         response.delete_cookie(SESSION_COOKIE)
-        return response
-    return RedirectResponse("/profile?ok=revoked#sessions", status_code=303)
+    return response

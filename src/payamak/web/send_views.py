@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 import jdatetime
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from payamak.accounts import service as accounts
@@ -32,7 +32,7 @@ from payamak.sending.service import ComplianceViolation
 from payamak.sending.window import parse_hours
 from payamak.web import forms
 from payamak.web.i18n import JALALI_MONTHS, fa_digits, translate
-from payamak.web.views import check_csrf, page_principal, render
+from payamak.web.views import check_csrf, page_principal, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -389,6 +389,6 @@ def confirm(
                 request, kind=chosen, principal=principal, form=posted.form, schedule=posted.schedule,
                 idem=posted.idem, status=400, violations=violations,
             )  # fmt: skip
-        return RedirectResponse(f"/sends/{send.id}?ok=sent", status_code=303)
+        return redirect(f"/sends/{send.id}?ok=sent")
     # Not what the summary showed (or no summary yet): show the summary of what was posted.
     return _summary_page(request, chosen, principal, posted, changed=bool(previewed))

@@ -260,6 +260,20 @@ def attempt(request: Request, action: Callable[[Session], T]) -> T | DomainError
         return exc
 
 
+def redirect(url: str) -> RedirectResponse:
+    """Where to go after a form was done: 303, so the browser asks for it with GET and a reload
+    does not post the form again."""
+    return RedirectResponse(url, status_code=303)
+
+
+def done(request: Request, action: Callable[[Session], object], then: str) -> RedirectResponse:
+    """A button with nothing to fill in (delete, revoke): `action` in a transaction of its own, then
+    `then`. A refusal has no form to be shown on, so it goes on to the error page."""
+    with get_context(request).db.transaction() as session:
+        action(session)
+    return redirect(then)
+
+
 # --- pages ----------------------------------------------------------------------------------
 
 
@@ -294,9 +308,9 @@ def login_submit(
     )
     if isinstance(login, DomainError):
         if login.code == "mobile_not_verified":
-            return RedirectResponse(f"/verify?mobile={quote(mobile)}", status_code=303)
+            return redirect(f"/verify?mobile={quote(mobile)}")
         return refused(request, "login.html", login, mobile=mobile, next=safe_next(next))
-    response = RedirectResponse(safe_next(next), status_code=303)
+    response = redirect(safe_next(next))
     set_login_cookie(response, request, login.token, remember=remember is not None)
     set_language_cookie(response, request, login.account.language)
     return response
@@ -312,7 +326,7 @@ def logout(request: Request, csrf: str = Form("")) -> Response:
             accounts.log_out(session, principal=principal)
     except LoginRequired:
         pass
-    response = RedirectResponse("/login", status_code=303)
+    response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE)
     return response
 
@@ -346,7 +360,7 @@ async def signup_submit(
     if isinstance(code, DomainError):
         return refused(request, "signup.html", code, mobile=mobile, name=name)
     await ctx.send_system_sms(code.mobile, code.text)
-    return RedirectResponse(f"/verify?mobile={quote(code.mobile)}", status_code=303)
+    return redirect(f"/verify?mobile={quote(code.mobile)}")
 
 
 @router.get("/verify", response_class=HTMLResponse)
@@ -377,7 +391,7 @@ def verify_submit(
     login = attempt(request, verify_and_log_in)
     if isinstance(login, DomainError):
         return refused(request, "verify.html", login, mobile=mobile)
-    response = RedirectResponse("/", status_code=303)
+    response = redirect("/")
     set_login_cookie(response, request, login.token, remember=True)
     return response
 
@@ -390,22 +404,8 @@ async def resend_submit(
     csrf: str = Form(""),
 ) -> Response:
     check_csrf(request, csrf)
-    ctx = get_context(request)
-    page = "reset.html" if purpose == "password_reset" else "verify.html"
-    code = attempt(
-        request,
-        lambda session: accounts.resend_code(
-            session,
-            settings=ctx.settings,
-            mobile=mobile,
-            purpose="password_reset" if purpose == "password_reset" else "signup",
-        ),
-    )
-    if isinstance(code, DomainError):
-        return refused(request, page, code, mobile=mobile, sent=True)
-    if code is not None:
-        await ctx.send_system_sms(code.mobile, code.text)
-    return render(request, page, mobile=mobile, sent=True)
+    wanted = "password_reset" if purpose == "password_reset" else "signup"
+    return await _send_code(request, mobile, wanted, shown_before=True)
 
 
 @router.get("/forgot", response_class=HTMLResponse)
@@ -418,16 +418,24 @@ async def forgot_submit(
     request: Request, mobile: str = Form("", max_length=40), csrf: str = Form("")
 ) -> Response:
     check_csrf(request, csrf)
+    return await _send_code(request, mobile, "password_reset", shown_before=False)
+
+
+async def _send_code(request: Request, mobile: str, purpose: str, *, shown_before: bool) -> Response:
+    """A new code by SMS, then the page to type it in. A number without an account gets the same
+    page and no SMS, so the page does not tell which numbers have accounts; a refusal (asked again
+    too soon) is shown on the page the form came from (`shown_before`: the code's own form)."""
     ctx = get_context(request)
+    page = "reset.html" if purpose == "password_reset" else "verify.html"
     code = attempt(
         request,
-        lambda session: accounts.request_password_reset(session, settings=ctx.settings, mobile=mobile),
+        lambda session: accounts.resend_code(session, settings=ctx.settings, mobile=mobile, purpose=purpose),
     )
     if isinstance(code, DomainError):
-        return refused(request, "reset.html", code, mobile=mobile, sent=False)
+        return refused(request, page, code, mobile=mobile, sent=shown_before)
     if code is not None:
         await ctx.send_system_sms(code.mobile, code.text)
-    return render(request, "reset.html", mobile=mobile, sent=True)
+    return render(request, page, mobile=mobile, sent=True)
 
 
 @router.post("/reset", response_class=HTMLResponse)
@@ -453,7 +461,7 @@ def reset_submit(
     )
     if isinstance(reset, DomainError):
         return refused(request, "reset.html", reset, mobile=mobile, sent=True)
-    return RedirectResponse("/login", status_code=303)
+    return redirect("/login")
 
 
 @router.get("/simulator", response_class=HTMLResponse)
@@ -530,7 +538,7 @@ def _to_login(request: Request) -> Response:
         # A form posted after the login expired: come back to the page it was on, not to
         # its POST-only address.
         target = _same_site_referer(request)
-    response = RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+    response = redirect(f"/login?next={quote(target)}")
     response.delete_cookie(SESSION_COOKIE)
     return response
 
