@@ -174,6 +174,32 @@ def test_unknown_receipt_changes_nothing(shop: Shop) -> None:
     assert shop.balance() == shop.expected_balance()
 
 
+def test_waiting_receipts_are_looked_up_in_the_order_they_fall_due(shop: Shop) -> None:
+    """Unmatched receipts wait in the order they fall due: those not due are not even looked at,
+    and one looked up in vain goes to the back for its next try."""
+    import time
+
+    from payamak.providers.smpp import Receipt
+
+    waiting: dispatch.Waiting = {}
+    policy = dispatch.BatchPolicy(retry=dispatch.state.RetryPolicy(), route_down_seconds=1, receipt_match_seconds=60,
+                                  early_seconds=2, receipt_retry_seconds=1)  # fmt: skip
+    now = time.monotonic()
+    old = dispatch.PendingReceipt(0, None, Receipt("old", "delivered", 2, None, ""), first_seen=now - 10)
+    new = [
+        dispatch.PendingReceipt(0, None, Receipt(f"new{i}", "delivered", 2, None, ""), first_seen=now)
+        for i in range(3)
+    ]
+    with shop.ctx.db.transaction() as session:
+        report = dispatch.apply_batch(session, batch=dispatch.Batch(receipts=[old, *new]), index=dispatch.SentIndex(),
+                                      policy=policy, waiting=waiting, staged=([], []))  # fmt: skip
+    assert report.receipts_waiting == 4 and report.receipts_unknown == 0
+    # The old one was due, looked up, found nowhere, and put behind the new ones for its next try.
+    assert [key[1] for key in waiting] == ["new0", "new1", "new2", "old"]
+    assert now + 0.9 < old.next_try < time.monotonic() + 1.1
+    assert all(p.next_try == now + 2 for p in new)
+
+
 # --- an HTTP provider ------------------------------------------------------------------------
 
 

@@ -215,13 +215,17 @@ def apply_batch(
     added, removed = staged
     money = _Money()
 
+    fresh: list[tuple[int, str]] = []  # this batch's receipts, by their key in `waiting`
     for pending in batch.receipts:
         report.receipts += 1
         if state.receipt_status(pending.receipt.status) is None:
             report.receipts_interim += 1
             continue
         pending.next_try = pending.first_seen + policy.early_seconds
-        waiting[(pending.route_key, pending.receipt.provider_id)] = pending
+        key = (pending.route_key, pending.receipt.provider_id)
+        waiting.pop(key, None)  # a repeat goes to the end, in its turn (see below)
+        waiting[key] = pending
+        fresh.append(key)
 
     sent_rows: list[tuple[int, int, str, int | None]] = []
     requeue_rows: list[tuple[int, int, dt.datetime, str | None, int, bool]] = []
@@ -326,16 +330,25 @@ def apply_batch(
     # Receipts for messages sent in earlier batches: known here, or looked up once due.
     sent_plain: list[tuple[int, str, str | None, dt.datetime]] = [r for r, refund in late_receipts if not refund]
     sent_money: list[tuple[int, str, str | None, dt.datetime]] = [r for r, refund in late_receipts if refund]
-    lookups: dict[int | None, list[tuple[tuple[int, str], PendingReceipt]]] = {}
-    for key, pending in list(waiting.items()):
+    # Only this batch's receipts can be for a message the index knows: one that waited already
+    # was not, and a result written since took its receipt out of `waiting` itself.
+    for key in fresh:
         ref = index.get(key)
-        if ref is not None:
-            _receipt_change(pending, ref, now, sent_plain, sent_money, money_of, report)
+        if ref is not None and key in waiting:  # not in it: its result was in this batch
+            _receipt_change(waiting[key], ref, now, sent_plain, sent_money, money_of, report)
             receipt_refs.append(ref)
             removed.append(key)
             del waiting[key]
-        elif pending.next_try <= mono:
-            lookups.setdefault(pending.route_id, []).append((key, pending))
+    # `waiting` is kept in the order its receipts fall due (each goes to the end when its next try
+    # is set), so those due are at its front and a storm of thousands waiting costs nothing until
+    # they are. The order is nearly exact (a new receipt's first try is 2 s after it came, a
+    # retry's 1 s after the last): one due behind one not due yet waits at most that second.
+    lookups: dict[int | None, list[tuple[tuple[int, str], PendingReceipt]]] = {}
+    for key, pending in waiting.items():
+        if pending.next_try > mono:
+            break
+        lookups.setdefault(pending.route_id, []).append((key, pending))
+    unknown: list[str] = []
     for route_id, group in lookups.items():
         found = {r.provider_id: r for r in repo.by_provider_ids(
             session, route_id=route_id, provider_ids=[p.receipt.provider_id for _, p in group])}  # fmt: skip
@@ -352,10 +365,15 @@ def apply_batch(
                 del waiting[key]
             elif mono - pending.first_seen < policy.receipt_match_seconds:
                 pending.next_try = mono + policy.receipt_retry_seconds
-            else:
-                report.receipts_unknown += 1
                 del waiting[key]
-                log.info("receipt for unknown message id %s ignored", pending.receipt.provider_id)
+                waiting[key] = pending
+            else:
+                unknown.append(pending.receipt.provider_id)
+                del waiting[key]
+    if unknown:
+        # One line for a batch of them: a storm of receipts for unknown ids must not flood the log.
+        report.receipts_unknown += len(unknown)
+        log.info("%d receipts for unknown message ids ignored, e.g. %s", len(unknown), ", ".join(unknown[:3]))
     report.receipts_waiting = len(waiting)
 
     repo.mark_sent(session, now=now, rows=sent_rows)

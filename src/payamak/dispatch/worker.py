@@ -723,7 +723,8 @@ class Dispatcher:
 
     def _waiting_due(self) -> bool:
         now = time.monotonic()
-        return any(p.next_try <= now for p in self._waiting.values())
+        # Kept in the order they fall due (service.apply_batch): the first tells.
+        return bool(self._waiting) and next(iter(self._waiting.values())).next_try <= now
 
     def _update_rate(self, done: int) -> None:
         mark, count = self._rate_mark
