@@ -62,7 +62,8 @@ class FakeKavenegar:
     """Kavenegar's sms/send, sms/sendarray, sms/status and sms/receive, kept in memory."""
 
     def __init__(self) -> None:
-        self.mode = "ok"  # ok | http500 | malformed | credit | busy
+        self.mode = "ok"  # ok | http500 | malformed | credit | busy | lost (sent, then answers 502)
+        self.by_localid: dict[str, dict[str, Any]] = {}  # Kavenegar's answer to a repeated local id
         self.refused: set[str] = set()  # receptors answered with 411
         self.final: dict[int, int] = {}  # message id -> status reported by sms/status
         self.inbox: dict[str, list[dict[str, Any]]] = {}
@@ -127,10 +128,11 @@ class FakeKavenegar:
                 senders, texts = json.loads(params["sender"]), json.loads(params["message"])
                 if not len(receptors) == len(senders) == len(texts):
                     return self.envelope(419)
-                return self.sent(receptors, texts, senders)
+                return self.sent(receptors, texts, senders, json.loads(params.get("localmessageids", "[]")))
             if method == "sms/send.json":
                 receptors = params["receptor"].split(",")
-                return self.sent(receptors, [params["message"]] * len(receptors), ["10004346"] * len(receptors))
+                localids = params["localid"].split(",") if params.get("localid") else []
+                return self.sent(receptors, [params["message"]] * len(receptors), ["10004346"] * len(receptors), localids)
             if method == "sms/status.json":
                 ids = [int(i) for i in params["messageid"].split(",")]
                 entries = [
@@ -141,15 +143,26 @@ class FakeKavenegar:
                 return self.envelope(200, self.inbox.pop(params["linenumber"], []))
         return self.envelope(404, message="متد نامشخص است")
 
-    def sent(self, receptors: list[str], texts: list[str], senders: list[str]) -> tuple[int, dict[str, Any]]:
+    def sent(
+        self, receptors: list[str], texts: list[str], senders: list[str], localids: list[str]
+    ) -> tuple[int, dict[str, Any]]:
         bad = [r for r in receptors if r in self.refused]
         if bad:
             return self.envelope(411, message="دریافت کننده نامعتبر است")
         entries = []
-        for receptor, text, sender in zip(receptors, texts, senders, strict=True):
-            entries.append({"messageid": self.next_id, "message": text, "status": 1, "statustext": "در صف ارسال",
-                            "sender": sender, "receptor": receptor, "date": 1356619709, "cost": 120})  # fmt: skip
+        for i, (receptor, text, sender) in enumerate(zip(receptors, texts, senders, strict=True)):
+            localid = localids[i] if localids else None
+            if localid is not None and localid in self.by_localid:
+                entries.append(self.by_localid[localid])  # sent before: not again
+                continue
+            entry = {"messageid": self.next_id, "message": text, "status": 1, "statustext": "در صف ارسال",
+                     "sender": sender, "receptor": receptor, "date": 1356619709, "cost": 120}  # fmt: skip
             self.next_id += 1
+            if localid is not None:
+                self.by_localid[localid] = entry
+            entries.append(entry)
+        if self.mode == "lost":
+            return 502, b"<html>Bad Gateway</html>"
         return self.envelope(200, entries)
 
 
@@ -201,6 +214,28 @@ def test_sends_as_kavenegar_documents(fake: FakeKavenegar) -> None:
     assert json.loads(sendarray["sender"]) == ["3000123"] and json.loads(sendarray["message"]) == ["سلام"]
     send = next(params for method, params in fake.calls if method == "sms/send.json")
     assert send == {"receptor": "00447700900123", "message": "hi"}  # no sender: the account's default line
+
+
+def test_a_retry_after_a_lost_answer_sends_nothing_twice(fake: FakeKavenegar) -> None:
+    """Kavenegar sent the messages but its answer was lost: they are retried, and Kavenegar knows
+    them by their local ids, so it answers with the messages it has instead of sending again."""
+    fake.mode = "lost"
+    messages = [
+        OutgoingSms(to="+989123100001", text="سلام", sender="3000123", reference="1", idempotency_key="1"),
+        OutgoingSms(to="+989123100002", text="سلام", sender="3000123", reference="2", idempotency_key="2"),
+        OutgoingSms(to="+447700900123", text="hi", reference="3", idempotency_key="3"),
+    ]
+    lost = submit(with_fake(fake), messages)
+    assert all(not r.accepted and r.temporary for r in lost), lost
+    fake.mode = "ok"
+    again = submit(with_fake(fake), messages)
+    assert all(r.accepted for r in again)
+    assert fake.next_id == 1003  # three messages sent, once each
+    assert sorted(r.provider_id for r in again) == ["1000", "1001", "1002"]
+    sendarray = [params for method, params in fake.calls if method == "sms/sendarray.json"]
+    assert json.loads(sendarray[-1]["localmessageids"]) == ["1", "2"]
+    send = [params for method, params in fake.calls if method == "sms/send.json"]
+    assert send[-1]["localid"] == "3"
 
 
 @pytest.mark.parametrize(

@@ -612,7 +612,8 @@ class Dispatcher:
                 to=item.row.recipient,
                 text=item.row.text if item.row.text is not None else item.send.text,
                 sender=item.send.line_number,
-                reference=str(item.row.id),
+                reference=(reference := str(item.row.id)),
+                idempotency_key=reference,
             )
             for item in items
         ]

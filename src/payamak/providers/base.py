@@ -16,6 +16,9 @@ class OutgoingSms:
     text: str
     sender: str = ""  # the line number or name it is sent from; empty: the provider's default
     reference: str = ""  # our id for it, echoed back in results
+    # The same non-empty key is the same message again (a retry after an answer that never came):
+    # a provider that can tell, such as Kavenegar with its local ids, sends it only once.
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)

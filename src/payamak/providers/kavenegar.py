@@ -22,6 +22,12 @@ HTTP status. What counts as what:
 - HTTP 5xx, 409 (server busy), malformed JSON, a timeout or a dropped connection after sending:
   temporary (`provider_error:…`, retried; the message may have left); a connection that could not
   be made at all: `route_unavailable:connect` (it certainly did not leave).
+
+A message's `idempotency_key` (the dispatcher gives its message id) goes as Kavenegar's local id
+(`localmessageids` in sendarray, `localid` in send), for which Kavenegar answers a repeat with the
+message it already has instead of sending it again: a retry after an answer that was lost does not
+send twice. Local ids are unique per Kavenegar account, so an account is best not shared with
+another program that sends with local ids of its own.
 """
 
 from __future__ import annotations
@@ -260,6 +266,8 @@ class KavenegarProvider:
             "sender": json.dumps([m.sender or self.config.sender for m in batch]),
             "message": json.dumps([m.text for m in batch], ensure_ascii=False),
         }
+        if all(m.idempotency_key for m in batch):  # the array must have one for every receptor
+            data["localmessageids"] = json.dumps([m.idempotency_key for m in batch], ensure_ascii=False)
         try:
             entries = await self.call("sms", "sendarray", data)
         except CallFailed as exc:
@@ -272,7 +280,10 @@ class KavenegarProvider:
 
     async def _send_one(self, message: OutgoingSms) -> list[SubmitResult]:
         try:
-            entries = await self.call("sms", "send", {"receptor": receptor(message.to), "message": message.text})
+            params = {"receptor": receptor(message.to), "message": message.text}
+            if message.idempotency_key:
+                params["localid"] = message.idempotency_key
+            entries = await self.call("sms", "send", params)
         except CallFailed as exc:
             return self._failed([message], exc)
         return self._results([message], entries)
