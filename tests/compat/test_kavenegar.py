@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import ssl
 from collections.abc import Callable
 
 import httpx
@@ -158,8 +159,19 @@ def test_schedule_and_cancel(api: KavenegarAPI, ctx: Context, shop: Shop) -> Non
         {"messageid": entries[0]["messageid"], "status": 13, "statustext": "لغو شده"},
         {"messageid": 424242, "status": 100, "statustext": "شناسه پیامک نامعتبر است"},
     ]
-    assert balance(ctx, shop) == before
-    assert [e["status"] for e in api.sms_status({"messageid": str(entries[1]["messageid"])})] == [13]
+    # Only the named message: the other recipient of the same call is still scheduled and charged.
+    assert balance(ctx, shop) == before - entries[1]["cost"]
+    assert [e["status"] for e in api.sms_status({"messageid": str(entries[1]["messageid"])})] == [2]
+    assert send_state(ctx, shop) == "scheduled"
+
+    both = ",".join(str(e["messageid"]) for e in entries)
+    assert [e["status"] for e in api.sms_cancel({"messageid": both})] == [13, 13]
+    assert balance(ctx, shop) == before and send_state(ctx, shop) == "canceled"
+
+
+def send_state(ctx: Context, shop: Shop) -> str:
+    with ctx.db.transaction(readonly=True) as session:
+        return str(session.scalar(sa.select(Send.state).where(Send.account_id == shop.account_id)))
 
 
 def test_lookup_with_an_approved_template(api: KavenegarAPI, ctx: Context, shop: Shop) -> None:
@@ -207,6 +219,67 @@ def test_bad_and_revoked_keys(https_server: Server, ctx: Context, shop: Shop) ->
     status, message = failure(lambda: sdk(https_server, shop.key).sms_send({"receptor": "09121234567", "message": "x"}))
     assert status == 403 and "API-Key" in message
     assert balance(ctx, shop) == before and sends(ctx, shop) == 0
+
+
+def test_disabled_account_is_401_and_a_bad_key_still_403(
+    https_server: Server, ctx: Context, shop: Shop, make_shop: Callable[..., Shop]
+) -> None:
+    from payamak.accounts import service as accounts
+    from payamak.accounts.models import Account
+
+    other = make_shop()
+    with ctx.db.transaction() as session:
+        owner = accounts.Principal(account_id=other.account_id, role="user")
+        key_id = accounts.api_keys(session, principal=owner)[0].id
+        accounts.revoke_api_key(session, principal=owner, key_id=key_id)
+        for account_id in (shop.account_id, other.account_id):
+            session.get_one(Account, account_id).state = "disabled"
+    send = {"receptor": "09121234567", "message": "x", "sender": shop.ad_line}
+    assert failure(lambda: sdk(https_server, shop.key).sms_send(send)) == (401, "حساب کاربری غیرفعال شده است")
+    assert failure(lambda: sdk(https_server, shop.key).account_info())[0] == 401
+    # A revoked key of a disabled account, and a key that is no key, learn nothing of the account.
+    assert failure(lambda: sdk(https_server, other.key).account_info())[0] == 403
+    assert failure(lambda: sdk(https_server, "pmk_not-a-key").account_info())[0] == 403
+    assert sends(ctx, shop) == 0
+    # The native API and the Twilio one answer a disabled account's key as any invalid token.
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(https_server.cafile))) as http:
+        native = http.get(f"{https_server.base}/api/v1/me", headers={"Authorization": f"Bearer {shop.key}"})
+        assert native.status_code == 401 and native.json()["error"] == "token_invalid"
+        twilio = http.get(f"{https_server.base}/2010-04-01/Accounts/{shop.account_sid}.json", auth=(shop.account_sid, shop.key))
+        assert twilio.status_code == 401 and twilio.json()["code"] == 20003
+
+
+def test_empty_required_parameters_are_406_missing_ones_400(api: KavenegarAPI, ctx: Context, shop: Shop) -> None:
+    before = balance(ctx, shop)
+    cases: list[tuple[Callable[[], object], int, str]] = [
+        (lambda: api.sms_send({"receptor": "", "message": "x"}), 406, "receptor"),
+        (lambda: api.sms_send({"receptor": " , ", "message": "x"}), 406, "receptor"),
+        (lambda: api.sms_send({"receptor": "09121234567", "message": " "}), 406, "message"),
+        (lambda: api.sms_send({"message": "x"}), 400, "receptor"),
+        (lambda: api.sms_sendarray({"receptor": "[]", "sender": "[]", "message": "[]"}), 406, "receptor"),
+        (lambda: api.sms_sendarray({"sender": f'["{shop.ad_line}"]', "message": '["x"]'}), 400, "receptor"),
+        (lambda: api.sms_status({"messageid": ""}), 406, "messageid"),
+        (lambda: api.sms_status({}), 400, "messageid"),
+        (lambda: api.verify_lookup({"receptor": "09121234567", "template": "verify", "token": ""}), 406, "token"),
+        (lambda: api.verify_lookup({"receptor": "09121234567", "template": "verify"}), 400, "token"),
+        (lambda: api.sms_receive({"linenumber": shop.ad_line, "isread": ""}), 406, "isread"),
+    ]
+    for call, status, named in cases:
+        got, message = failure(call)
+        assert (got, named in message) == (status, True), message
+    assert failure(lambda: api.sms_send({"receptor": "", "message": "x"}))[1].startswith("پارامترهای اجباری خالی")
+    assert balance(ctx, shop) == before and sends(ctx, shop) == 0
+
+
+def test_rate_limited_is_kavenegars_451() -> None:
+    from payamak.compat import kavenegar
+    from payamak.errors import RateLimited
+
+    assert kavenegar.status_of(RateLimited("زیاد", "too many", retry_after=5)) == 451
+    assert kavenegar.MESSAGES[451] == "فراخوانی بیش از حد در بازه زمانی مشخص IP محدود شده"
+    assert kavenegar.MESSAGES[429] == "IP محدود شده است"
+    response = kavenegar.envelope(451, kavenegar.MESSAGES[451])
+    assert response.status_code == 451 and json.loads(response.body)["return"]["status"] == 451
 
 
 def test_invalid_requests_change_nothing(api: KavenegarAPI, ctx: Context, shop: Shop, make_shop: Callable[..., Shop]) -> None:

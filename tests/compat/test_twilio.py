@@ -161,6 +161,82 @@ def test_errors_in_twilios_shape_and_nothing_changes(
     assert balance(ctx, shop) == before and sends(ctx, shop) == 0 and sends(ctx, poor) == 0 and sends(ctx, other) == 0
 
 
+def test_a_canceled_message_leaves_the_rest_of_its_call(client: Client, ctx: Context, shop: Shop) -> None:
+    """Kavenegar's cancel of one message of a two-recipient call does not reach the other, and a
+    Twilio cancel of a one-recipient send still cancels it whole."""
+    later = str(int((dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).timestamp()))
+    with ctx.db.transaction() as session:
+        from payamak.accounts.service import Principal
+
+        sent = compat.send_items(
+            session, settings=ctx.settings, principal=Principal(account_id=shop.account_id, role="user"),
+            items=[compat.Item(receptor=r, e164=r, text="حراج", sender=shop.ad_line) for r in ("+989121234567", "+989351234567")],
+            send_at=dt.datetime.fromtimestamp(int(later), dt.UTC),
+        )  # fmt: skip
+    first, second = (compat.sid("SM", s.message.id) for s in sent if s.message is not None)
+    assert client.messages(first).update(status="canceled").status == "canceled"
+    assert client.messages(second).fetch().status == "scheduled"
+
+
+def test_unserved_paths_and_methods_answer_in_twilios_shape(
+    client: Client, ctx: Context, shop: Shop, http_server: Server
+) -> None:
+    import httpx
+
+    message = client.messages.create(to="+989121234567", from_=shop.ad_line, body="حراج")
+    before = balance(ctx, shop)
+    deleted = error(lambda: client.messages(message.sid).delete())
+    assert (deleted.status, deleted.code) == (405, 20004)
+    calls = error(lambda: client.calls.create(to="+989121234567", from_=shop.ad_line, url="https://example.com/x"))
+    assert (calls.status, calls.code) == (404, 20404)
+    assert client.messages(message.sid).fetch().status == "queued" and balance(ctx, shop) == before
+
+    auth = (shop.account_sid, shop.key)
+    base = f"{http_server.base}/2010-04-01/Accounts/{shop.account_sid}"
+    for method, path, status, code in (
+        ("PUT", "/Messages.json", 405, 20004),
+        ("DELETE", ".json", 405, 20004),
+        ("GET", "/Calls.json", 404, 20404),
+        ("GET", "/Messages/x/Media.json", 404, 20404),
+        ("DELETE", "/IncomingPhoneNumbers/PN1.json", 404, 20404),
+    ):
+        response = httpx.request(method, base + path, auth=auth)
+        body = response.json()
+        assert (response.status_code, body["status"], body["code"]) == (status, status, code), (method, path)
+        assert set(body) == {"code", "message", "more_info", "status"}
+    # The web UI keeps its own page for every other path.
+    page = httpx.get(f"{http_server.base}/no-such-page")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+
+
+def test_page_without_a_token_is_that_page(client: Client, shop: Shop, http_server: Server) -> None:
+    import httpx
+
+    created = [client.messages.create(to=f"0935123456{i}", from_=shop.ad_line, body=f"پیام {i}").sid for i in range(5)]
+    newest = list(reversed(created))
+    auth = (shop.account_sid, shop.key)
+
+    def get(uri: str) -> dict[str, Any]:
+        response = httpx.get(http_server.base + uri, auth=auth)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    path = f"/2010-04-01/Accounts/{shop.account_sid}/Messages.json"
+    page = get(f"{path}?PageSize=2&Page=1")
+    assert [m["sid"] for m in page["messages"]] == newest[2:4]
+    assert (page["page"], page["start"], page["end"], page["page_size"]) == (1, 2, 3, 2)
+    following = get(page["next_page_uri"])
+    assert [m["sid"] for m in following["messages"]] == newest[4:]
+    assert (following["page"], following["start"], following["end"], following["next_page_uri"]) == (2, 4, 4, None)
+    back = get(following["previous_page_uri"])
+    assert [m["sid"] for m in back["messages"]] == newest[2:4] and back["page"] == 1
+    first = get(back["previous_page_uri"])
+    assert [m["sid"] for m in first["messages"]] == newest[:2] and first["previous_page_uri"] is None
+    assert get(page["first_page_uri"])["messages"] == first["messages"]
+    assert get(f"{path}?PageSize=2&Page=3")["messages"] == []
+
+
 def test_sid_round_trip() -> None:
     assert compat.sid("SM", 255) == "SM" + "0" * 30 + "ff"
     assert compat.sid_number(compat.sid("AC", 12345), "AC") == 12345

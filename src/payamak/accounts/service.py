@@ -386,10 +386,21 @@ def _check_login_limits(
             )
 
 
+class AccountDisabled(Unauthenticated):
+    """A live login or API key of an account that is not active.
+
+    It keeps `token_invalid`'s code and words, so the native API and the web UI answer it as any
+    invalid token; Kavenegar's API tells a disabled account (its 401) from a bad key (its 403), and
+    catches this type to do the same. Only the holder of a live key ever sees the difference.
+    """
+
+
 def authenticate(session: Session, *, token: str) -> Principal:
-    """The principal behind a login token or an API key, or `token_invalid`."""
+    """The principal behind a login token or an API key, or `token_invalid` (`AccountDisabled`
+    when the token is live but its account is not active)."""
     now = utcnow()
     hashed = token_hash(token)
+    account = None
     if token.startswith(SESSION_TOKEN_PREFIX):
         auth = repo.live_session_by_hash(session, hashed, now)
         if auth is not None:
@@ -404,7 +415,8 @@ def authenticate(session: Session, *, token: str) -> Principal:
             if account is not None and account.state == "active":
                 due = key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60
                 return Principal(account_id=account.id, role=account.role, api_key_id=key.id, touch_due=due)
-    raise Unauthenticated(
+    error = AccountDisabled if account is not None else Unauthenticated
+    raise error(
         "نشست شما معتبر نیست یا به پایان رسیده است؛ دوباره وارد شوید.",
         "Your login is not valid or has expired; log in again.",
         code="token_invalid",

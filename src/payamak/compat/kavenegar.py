@@ -54,9 +54,10 @@ MESSAGES: Final[dict[int, str]] = {
     422: "داده ها به دلیل وجود کاراکتر نامناسب قابل پردازش نیست",
     424: "الگوی مورد نظر پیدا نشد",
     428: "ارسال کد از طریق تماس تلفنی امکان پذیر نیست",
-    429: "تعداد درخواست‌ها بیش از حد مجاز است",
+    429: "IP محدود شده است",
     431: "ساختار کد صحیح نمی‌باشد",
     432: "پارامتر کد در متن پیام پیدا نشد",
+    451: "فراخوانی بیش از حد در بازه زمانی مشخص IP محدود شده",
 }
 
 # Message statuses (Kavenegar's numbers and texts) for ours.
@@ -123,7 +124,8 @@ def status_of(error: DomainError) -> int:
     if error.code in ERROR_STATUS:
         return ERROR_STATUS[error.code]
     if isinstance(error, RateLimited):
-        return 429
+        # Kavenegar's 429 is an IP that is barred outright; too many calls in a while is its 451.
+        return 451
     if isinstance(error, Unauthenticated):
         return 403
     if isinstance(error, NotFound):
@@ -143,11 +145,19 @@ def _name(key: str) -> str:
     return key[:-2] if key.endswith("[]") else key
 
 
+def missing(params: Params, name: str) -> KavenegarError:
+    """A required parameter without a value: Kavenegar's 400 when it was not sent at all, its 406
+    when it was sent empty."""
+    if name in params:
+        return KavenegarError(406, f"{MESSAGES[406]}: {name}")
+    return KavenegarError(400, f"پارامتر {name} لازم است و فرستاده نشده است.")
+
+
 def one(params: Params, name: str, *, required: bool = False) -> str | None:
     values = [v for v in params.get(name, []) if v.strip()]
     if not values:
         if required:
-            raise KavenegarError(400, f"پارامتر {name} لازم است و خالی است.")
+            raise missing(params, name)
         return None
     # Repeated keys (receptor=a&receptor=b) are what some clients send for a list.
     return ",".join(values)
@@ -159,8 +169,11 @@ def csv(params: Params, name: str, *, required: bool = False) -> list[str]:
         return []
     stripped = value.strip()
     if stripped.startswith("["):
-        return array(params, name)
-    return [part.strip() for part in stripped.split(",") if part.strip()]
+        return array(params, name, required=required)
+    parts = [part.strip() for part in stripped.split(",") if part.strip()]
+    if required and not parts:
+        raise missing(params, name)
+    return parts
 
 
 def array(params: Params, name: str, *, required: bool = False) -> list[str]:
@@ -175,7 +188,7 @@ def array(params: Params, name: str, *, required: bool = False) -> list[str]:
             raise KavenegarError(400, f"پارامتر {name} باید آرایه‌ای از متن یا عدد باشد.")
         values = [str(v) if not isinstance(v, float) else str(int(v)) for v in parsed]
     if required and not [v for v in values if str(v).strip()]:
-        raise KavenegarError(400, f"پارامتر {name} لازم است و خالی است.")
+        raise missing(params, name)
     return [str(v) for v in values]
 
 
@@ -406,7 +419,7 @@ def _lookup(call: Call) -> Any:
         raise KavenegarError(400, "مقدار type باید sms یا call باشد.")
     tokens = {name: value for name in service.TOKEN_NAMES if (value := one(call.params, name)) is not None}
     if "token" not in tokens:
-        raise KavenegarError(400, "پارامتر token لازم است و خالی است.")
+        raise missing(call.params, "token")
     with call.ctx.db.transaction() as session:
         sent = service.lookup(
             session, settings=call.ctx.settings, principal=call.principal, template=template,
@@ -448,6 +461,9 @@ def _principal(ctx: Context, apikey: str) -> Principal:
     try:
         with ctx.db.transaction(readonly=True) as session:
             principal = accounts.authenticate(session, token=apikey)
+    except accounts.AccountDisabled:
+        # Only a live key of the account gets here: a wrong or revoked key is still 403.
+        raise KavenegarError(401) from None
     except Unauthenticated:
         raise KavenegarError(403) from None
     if principal.touch_due:

@@ -84,15 +84,20 @@ def message_page(
     account_id: int,
     limit: int,
     before_id: int | None = None,
+    after_id: int | None = None,
+    offset: int = 0,
     to: str | None = None,
     line: str | None = None,
     sent_from: dt.datetime | None = None,
     sent_until: dt.datetime | None = None,
 ) -> list[tuple[Message, Send]]:
-    """An account's messages, newest first, from before `before_id` (keyset paging)."""
+    """An account's messages, newest first: from before `before_id` (keyset paging forward), the
+    `limit` just after `after_id` (keyset paging back), or skipping `offset` of them."""
     where: list[Any] = [Message.account_id == account_id, Send.account_id == account_id]
     if before_id is not None:
         where.append(Message.id < before_id)
+    if after_id is not None:
+        where.append(Message.id > after_id)
     if to is not None:
         where.append(Message.recipient == to)
     if line is not None:
@@ -101,14 +106,17 @@ def message_page(
         where.append(Message.submitted_at >= sent_from)
     if sent_until is not None:
         where.append(Message.submitted_at < sent_until)
+    order = Message.id.asc() if after_id is not None else Message.id.desc()
     stmt = (
         sa.select(Message, Send)
         .join(Send, Send.id == Message.send_id)
         .where(*where)
-        .order_by(Message.id.desc())
+        .order_by(order)
         .limit(limit)
+        .offset(offset)
     )
-    return [(m, s) for m, s in session.execute(stmt).all()]
+    rows = [(m, s) for m, s in session.execute(stmt).all()]
+    return rows[::-1] if after_id is not None else rows
 
 
 # --- inbound (Kavenegar receive) ------------------------------------------------------------

@@ -253,20 +253,12 @@ def by_localids(
 
 
 def cancel_messages(session: Session, *, principal: Principal, ids: Sequence[int]) -> dict[int, tuple[Message, Send]]:
-    """Cancel what has not left yet of the sends these messages belong to; their credit comes back.
-
-    A Payamak send is canceled as a whole: canceling one message of a multi-recipient call cancels
-    every recipient of that call that is still waiting.
-    """
+    """Cancel each of these messages that has not left yet, and only those (as Kavenegar cancels
+    per messageid): the other recipients of the same call still go. Their credit comes back, and
+    their status callbacks are queued, as with any cancel. Returns the account's messages among
+    `ids` as they are now."""
+    sending.cancel_messages(session, principal=principal, message_ids=ids)
     found = messages(session, principal=principal, ids=ids)
-    send_ids = sorted({send.id for _message, send in found.values()})
-    for send_id in send_ids:
-        try:
-            # It queues the status callbacks of what it cancels, as any cancel does.
-            sending.cancel(session, principal=principal, send_id=send_id)
-        except DomainError as exc:
-            if exc.code != "send_finished":
-                raise
     for message, send in found.values():
         session.refresh(message)
         session.refresh(send)
@@ -557,15 +549,19 @@ def twilio_page(
     from_: str | None,
     sent_from: dt.datetime | None,
     sent_until: dt.datetime | None,
+    after_id: int | None = None,
+    offset: int = 0,
 ) -> list[TwilioMessage]:
+    """A page of the account's messages, newest first: before `before_id` or just after
+    `after_id` (the ids of a page token), or else skipping `offset` of them."""
     to_e164 = None
     if to:
         info = numbers.parse(to)
         to_e164 = info.e164 or to.strip()
     line = numbers.digits_only(from_) if from_ else None
     rows = repo.message_page(
-        session, account_id=principal.account_id, limit=page_size, before_id=before_id, to=to_e164,
-        line=line, sent_from=sent_from, sent_until=sent_until,
+        session, account_id=principal.account_id, limit=page_size, before_id=before_id, after_id=after_id,
+        offset=offset, to=to_e164, line=line, sent_from=sent_from, sent_until=sent_until,
     )  # fmt: skip
     return [TwilioMessage(m, s) for m, s in rows]
 

@@ -19,7 +19,9 @@ from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match
 
 from payamak.accounts import service as accounts
 from payamak.accounts.security import API_KEY_PREFIX
@@ -282,11 +284,13 @@ def listing(ctx: Context, request: Request, path_sid: str) -> JSONResponse:
         raise TwilioError(400, 21000, "PageSize and Page must be whole numbers") from None
     if not 1 <= size <= MAX_PAGE_SIZE or page < 0:
         raise TwilioError(400, 21000, f"PageSize must be 1 to {MAX_PAGE_SIZE}, and Page not negative")
-    before = None
+    # A page token names the last message of the page before (PA…) or the first of the page
+    # after (PB…); without one, Page counts pages of PageSize from the newest message.
+    before = after = None
     if token := params.get("PageToken"):
-        if not token.startswith("PA") or not token[2:].isdigit():
+        if token[:2] not in ("PA", "PB") or not token[2:].isdigit() or len(token) > 22:
             raise TwilioError(400, 21000, "PageToken is not valid")
-        before = int(token[2:])
+        before, after = (int(token[2:]), None) if token.startswith("PA") else (None, int(token[2:]))
     sent_from = sent_until = None
     if "DateSent" in params:
         start, date_only = _day(params["DateSent"], "DateSent")
@@ -299,8 +303,9 @@ def listing(ctx: Context, request: Request, path_sid: str) -> JSONResponse:
         sent_until = until + dt.timedelta(days=1) if date_only else until
     with ctx.db.transaction(readonly=True) as session:
         rows = service.twilio_page(
-            session, principal=principal, page_size=size, before_id=before, to=params.get("To"),
-            from_=params.get("From"), sent_from=sent_from, sent_until=sent_until,
+            session, principal=principal, page_size=size, before_id=before, after_id=after,
+            offset=0 if token else page * size, to=params.get("To"), from_=params.get("From"),
+            sent_from=sent_from, sent_until=sent_until,
         )  # fmt: skip
         items = [message_json(r) for r in rows]
     path = f"{BASE}/{path_sid}/Messages.json"
@@ -310,6 +315,9 @@ def listing(ctx: Context, request: Request, path_sid: str) -> JSONResponse:
         return f"{path}?{urlencode({**filters, 'PageSize': size, **extra})}"
 
     next_uri = uri(Page=page + 1, PageToken=f"PA{rows[-1].message.id}") if len(rows) == size else None
+    previous_uri = None
+    if page > 0:
+        previous_uri = uri(Page=page - 1, PageToken=f"PB{rows[0].message.id}") if rows else uri(Page=page - 1)
     return JSONResponse(
         {
             "messages": items,
@@ -318,7 +326,7 @@ def listing(ctx: Context, request: Request, path_sid: str) -> JSONResponse:
             "next_page_uri": next_uri,
             "page": page,
             "page_size": size,
-            "previous_page_uri": None,
+            "previous_page_uri": previous_uri,
             "start": page * size,
             "uri": uri(Page=page, **({"PageToken": params["PageToken"]} if "PageToken" in params else {})),
         }
@@ -406,3 +414,20 @@ async def fetch_account(account: str, request: Request) -> JSONResponse:
 @router.get(BASE + "/{account}/Balance.json")
 async def fetch_balance(account: str, request: Request) -> JSONResponse:
     return await _run(request, balance, account)
+
+
+# Every method, so that what no route above serves ends here and not in the web UI's HTML 404.
+_ANY_METHOD: Final = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@router.api_route(f"/{TWILIO_API_VERSION}/{{rest:path}}", methods=_ANY_METHOD)
+async def unserved(rest: str, request: Request) -> JSONResponse:
+    """Twilio's error shape for a resource Payamak does not serve (Calls, Media, …) and for a
+    method a served resource does not take. Deleting a message is one of those: its row is the
+    dispatcher's queue entry and what the send's credit is settled against, so it stays."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.endpoint is not unserved:
+            match, _ = route.matches(request.scope)
+            if match is not Match.NONE:
+                return error_response(405, 20004, "Method not allowed")
+    return error_response(404, 20404, f"The requested resource {request.url.path} was not found")

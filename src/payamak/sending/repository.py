@@ -235,6 +235,56 @@ def cancel_waiting(session: Session, *, send_id: int, now: dt.datetime) -> tuple
     return len(prices), int(sum(prices))
 
 
+def sends_of_messages(session: Session, *, account_id: int, message_ids: Sequence[int]) -> Sequence[Send]:
+    """The account's sends these messages belong to, locked (on PostgreSQL) in id order, so two
+    cancels of messages of the same sends wait for each other instead of deadlocking."""
+    owned = sa.select(Message.send_id).where(
+        Message.account_id == account_id, Message.id.in_(list(message_ids))
+    )
+    stmt = (
+        sa.select(Send)
+        .where(Send.account_id == account_id, Send.id.in_(owned))
+        .order_by(Send.id)
+        .with_for_update()
+    )
+    return session.scalars(stmt).all()
+
+
+def cancel_waiting_messages(
+    session: Session, *, account_id: int, message_ids: Sequence[int], now: dt.datetime
+) -> list[tuple[int, int, int]]:
+    """Cancel those of these messages of the account not yet taken by a dispatcher; returns
+    (message id, send id, price) of each canceled.
+
+    One UPDATE … RETURNING, as `cancel_waiting`: a message a dispatcher claims at the same moment
+    is either canceled and returned here, or claimed and not refunded, never both.
+    """
+    stmt = (
+        sa.update(Message)
+        .where(
+            Message.account_id == account_id,
+            Message.id.in_(list(message_ids)),
+            Message.status.in_(("scheduled", "queued")),
+        )
+        .values(status="canceled", done_at=now, error="canceled")
+        .returning(Message.id, Message.send_id, Message.price)
+    )
+    return [(int(i), int(s), int(p)) for i, s, p in session.execute(stmt).all()]
+
+
+def sends_with_messages_left(session: Session, *, send_ids: Sequence[int]) -> set[int]:
+    """Which of these sends (already scoped to one account by the caller) still have a message
+    that may go out: waiting, or taken by a dispatcher."""
+    if not send_ids:
+        return set()
+    stmt = (
+        sa.select(Message.send_id)
+        .where(Message.send_id.in_(list(send_ids)), Message.status.in_(("scheduled", "queued", "submitting")))
+        .distinct()
+    )
+    return {int(send_id) for send_id in session.scalars(stmt)}
+
+
 # --- inbound and forbidden words ------------------------------------------------------------
 
 

@@ -470,6 +470,47 @@ def cancel(session: Session, *, principal: Principal, send_id: int) -> Send:
     return send
 
 
+def cancel_messages(session: Session, *, principal: Principal, message_ids: Sequence[int]) -> list[int]:
+    """Cancel these messages of the account, each on its own, while they still wait (scheduled or
+    queued, not yet taken by a dispatcher); the other messages of their sends go on. Returns the
+    ids canceled; others' ids, unknown ids and messages that already left are passed over.
+
+    Their credit comes back at once, one release per send. A send is marked canceled once nothing
+    of it is left to go out, as a whole-send cancel would have left it.
+    """
+    wanted = list(dict.fromkeys(message_ids))
+    if not wanted:
+        return []
+    account_id = principal.account_id
+    sends = {s.id: s for s in repo.sends_of_messages(session, account_id=account_id, message_ids=wanted)}
+    now = utcnow()
+    canceled = repo.cancel_waiting_messages(session, account_id=account_id, message_ids=wanted, now=now)
+    by_send: dict[int, list[int]] = {}
+    for _message_id, send_id, price in canceled:
+        by_send.setdefault(send_id, []).append(price)
+    for send_id, prices in sorted(by_send.items()):
+        if sum(prices):
+            billing.release(
+                session, account_id=account_id, amount=sum(prices), ref_type="send", ref_id=send_id,
+                reason=f"لغو {len(prices)} پیامک ارسال {send_id}",
+            )  # fmt: skip
+    left = repo.sends_with_messages_left(session, send_ids=sorted(by_send))
+    for send_id in by_send:
+        send = sends[send_id]
+        if send_id not in left and send.state != "canceled":
+            send.state = "canceled"
+            send.canceled_at = now
+    # Written now: sessions do not autoflush, and the caller reads these sends back.
+    session.flush()
+    ids = [message_id for message_id, _send_id, _price in canceled]
+    if ids:
+        # Imported here: the compatible APIs are built on this module.
+        from payamak.compat import service as compat
+
+        compat.record_status_changes(session, message_ids=ids)  # a Twilio StatusCallback, if asked for
+    return ids
+
+
 # --- lines, words, inbound: the operator's side ---------------------------------------------
 
 
