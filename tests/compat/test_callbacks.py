@@ -113,6 +113,7 @@ def test_status_changes_are_posted_signed(
         assert params["To"] == "+989121234567" and params["From"] == shop.ad_line
         assert validator.validate(receiver.url, params, signature)
         assert not RequestValidator("pmk_other").validate(receiver.url, params, signature)
+        assert not validator.validate(receiver.url, {**params, "MessageStatus": "failed"}, signature)
     assert outbox(ctx) == [("sent", "done", 1), ("delivered", "done", 1)]
     assert deliver(ctx).delivered == 0
 
