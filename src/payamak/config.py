@@ -61,6 +61,14 @@ class Settings(BaseSettings):
         default="https://payment.zarinpal.com",
         description="Zarinpal's address; https://sandbox.zarinpal.com for their test gateway.",
     )
+    payment_expiry_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description="A purchase left unfinished at the gateway this long is shown as expired and can no "
+        "longer be continued (the gateway's page lapses too); a late payment the gateway verifies is "
+        "still credited.",
+    )
 
     max_concurrent_requests: int | None = Field(
         default=None,

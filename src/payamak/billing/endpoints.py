@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
@@ -12,7 +13,7 @@ from payamak.api.deps import Admin, Caller, Ctx, ShortCaller, Tx, get_context
 from payamak.api.errors import error_body, language, responses
 from payamak.billing import checkout, export, schemas
 from payamak.billing import service as billing
-from payamak.billing.gateways import GatewayError, gateway_for
+from payamak.billing.gateways import GatewayError, gateway_for, payment_window
 from payamak.billing.models import ENCODINGS, KINDS, OPERATOR_KEYS, LedgerEntry, Package, Payment, Tariff
 from payamak.billing.pricing import DefaultRule, default_rules, with_vat
 
@@ -63,7 +64,7 @@ def package_out(package: Package) -> schemas.PackageOut:
     )
 
 
-def payment_out(payment: Payment) -> schemas.PaymentOut:
+def payment_out(payment: Payment, window: dt.timedelta) -> schemas.PaymentOut:
     return schemas.PaymentOut(
         id=payment.id,
         package_id=payment.package_id,
@@ -71,7 +72,7 @@ def payment_out(payment: Payment) -> schemas.PaymentOut:
         amount=payment.amount,
         credit=payment.credit,
         gateway=payment.gateway,
-        state=payment.state,
+        state=billing.payment_state(payment, window=window),
         ref_id=payment.ref_id,
         card_pan=payment.card_pan,
         failure=payment.failure,
@@ -164,16 +165,18 @@ def start_payment(body: schemas.PaymentIn, request: Request, caller: ShortCaller
 
 @router.get("/payments", response_model=list[schemas.PaymentOut], responses=responses(401))
 def list_payments(
-    caller: Caller, session: Tx, page: Annotated[int, Query(ge=1, le=100_000)] = 1
+    caller: Caller, ctx: Ctx, session: Tx, page: Annotated[int, Query(ge=1, le=100_000)] = 1
 ) -> list[schemas.PaymentOut]:
     """The account's payments, newest first, 50 a page."""
     rows = billing.payments(session, account_id=caller.account_id, limit=50, offset=(page - 1) * 50)
-    return [payment_out(p) for p in rows]
+    window = payment_window(ctx.settings)
+    return [payment_out(p, window) for p in rows]
 
 
 @router.get("/payments/{payment_id}", response_model=schemas.PaymentOut, responses=responses(401, 404))
-def get_payment(payment_id: int, caller: Caller, session: Tx) -> schemas.PaymentOut:
-    return payment_out(billing.payment(session, account_id=caller.account_id, payment_id=payment_id))
+def get_payment(payment_id: int, caller: Caller, ctx: Ctx, session: Tx) -> schemas.PaymentOut:
+    found = billing.payment(session, account_id=caller.account_id, payment_id=payment_id)
+    return payment_out(found, payment_window(ctx.settings))
 
 
 # --- statement ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ amount we expect, says whether money was really taken. A callback proves nothing
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
@@ -239,3 +240,8 @@ def gateway_for(settings: Settings, db: Database, *, base_url: str) -> PaymentGa
             )
         return ZarinpalGateway(merchant_id=settings.zarinpal_merchant_id, base_url=settings.zarinpal_base_url)
     return SandboxGateway(db, base_url=base_url)
+
+
+def payment_window(settings: Settings) -> dt.timedelta:
+    """How long a started purchase may be continued at the gateway before it counts as expired."""
+    return dt.timedelta(minutes=settings.payment_expiry_minutes)

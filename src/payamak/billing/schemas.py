@@ -116,7 +116,12 @@ class PaymentOut(BaseModel):
     amount: int
     credit: int
     gateway: str
-    state: Literal["pending", "paid", "failed", "canceled"]
+    state: Literal["pending", "paid", "failed", "canceled", "expired"] = Field(
+        description="pending: waiting for the buyer at the gateway; paid: verified and credited; "
+        "failed: the gateway refused it; canceled: the buyer canceled; expired: left unfinished "
+        "at the gateway for too long (PAYAMAK_PAYMENT_EXPIRY_MINUTES). A failed, canceled or "
+        "expired payment the gateway later verifies still becomes paid."
+    )
     ref_id: str | None
     card_pan: str | None
     failure: str

@@ -356,6 +356,53 @@ def payments(session: Session, *, account_id: int, limit: int = 50, offset: int 
     return repo.payments_of(session, account_id=account_id, limit=limit, offset=offset)
 
 
+# The failure recorded for a payment its buyer left unfinished at the gateway. It stays in the
+# failed state (so no schema change, and `confirm_payment` still credits a late verification) and
+# is shown as "expired" by `payment_state`.
+EXPIRED_FAILURE = "expired: not finished at the gateway in time"
+CANCELED_BY_BUYER = "canceled by the buyer"
+
+
+def payment_state(payment: Payment, *, window: dt.timedelta, now: dt.datetime | None = None) -> str:
+    """The state shown to people and integrators: the stored one, or "expired".
+
+    A payment still pending `window` after it started counts as expired even before
+    `expire_payments` records it: read-only requests show it the same way without writing.
+    """
+    if payment.state == "failed" and payment.failure == EXPIRED_FAILURE:
+        return "expired"
+    if payment.state == "pending" and payment.created_at <= (now or utcnow()) - window:
+        return "expired"
+    return payment.state
+
+
+def expire_payments(
+    session: Session, *, account_id: int, window: dt.timedelta, now: dt.datetime | None = None
+) -> int:
+    """Record as expired the account's payments still pending `window` after they started.
+
+    A buyer who leaves the gateway page without paying or canceling never comes back to tell us;
+    the pages that list or show payments call this in their own transaction, so no background
+    job is needed. A gateway that later verifies such a payment still gets it credited.
+    Returns how many payments expired.
+    """
+    now = now or utcnow()
+    return repo.expire_payments(
+        session, account_id=account_id, started_before=now - window, failure=EXPIRED_FAILURE, now=now
+    )
+
+
+def cancel_payment(session: Session, *, account_id: int, payment_id: int) -> Payment:
+    """The buyer gives up one of their pending payments; a payment already decided is left as it is.
+
+    Nothing is asked of the gateway: an authority nobody pays simply lapses there, and if the
+    buyer pays it after all, the gateway's verification still credits it.
+    """
+    found = payment(session, account_id=account_id, payment_id=payment_id)
+    fail_payment(session, payment_id=found.id, reason=CANCELED_BY_BUYER, canceled=True)
+    return found
+
+
 def fail_payment(session: Session, *, payment_id: int, reason: str, canceled: bool = False) -> bool:
     """pending -> failed (or canceled). A payment already decided is left as it is."""
     return repo.move_payment(
@@ -373,8 +420,9 @@ def confirm_payment(session: Session, *, payment_id: int, ref_id: str | None, ca
 
     The state change is a conditional UPDATE in the same transaction as the credit, so of two
     callbacks racing for one payment exactly one credits; the other returns False. A payment
-    marked failed or canceled (a cancel callback, an earlier answer of the gateway) is still
-    credited if the gateway now verifies it: the gateway's word on money taken wins.
+    marked failed, expired or canceled (a cancel callback, an earlier answer of the gateway, a
+    buyer who came back late) is still credited if the gateway now verifies it: the gateway's
+    word on money taken wins.
     """
     now = utcnow()
     moved = repo.move_payment(

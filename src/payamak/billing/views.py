@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import ChainMap
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -15,7 +17,15 @@ from payamak.api.errors import status_for
 from payamak.billing import checkout, export
 from payamak.billing import service as billing
 from payamak.billing.endpoints import CALLBACK_PATH, site_url
-from payamak.billing.gateways import GatewayError, gateway_for, sandbox_decide, sandbox_payment
+from payamak.billing.gateways import (
+    GatewayError,
+    gateway_for,
+    payment_window,
+    sandbox_decide,
+    sandbox_payment,
+)
+from payamak.billing.models import Payment
+from payamak.db import utcnow
 from payamak.errors import DomainError, NotFound
 from payamak.web import i18n
 from payamak.web.views import check_csrf, error_text, lang_of, page_principal, redirect, render
@@ -41,6 +51,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "paid": ("پرداخت شد", "Paid"),
     "failed": ("ناموفق", "Failed"),
     "canceled": ("لغو شد", "Canceled"),
+    "expired": ("منقضی شد", "Expired"),
     "result_paid": ("پرداخت انجام شد و اعتبار به حساب افزوده شد.", "Paid: the credit was added."),
     "result_pending": (
         "پرداخت هنوز تایید نشده است؛ اگر پول از حساب شما کم شده، چند دقیقهٔ دیگر این صفحه را دوباره ببینید.",
@@ -50,6 +61,19 @@ WORDS: dict[str, tuple[str, str]] = {
         "پرداخت انجام نشد و اعتباری افزوده نشد. اگر پولی کم شده باشد، بانک آن را بازمی‌گرداند.",
         "The payment did not go through and no credit was added. Any amount taken is returned by the bank.",
     ),
+    "result_expired": (
+        "مهلت این پرداخت گذشت و اعتباری افزوده نشد. اگر پولی از حساب شما کم شده باشد، بانک آن را "
+        "بازمی‌گرداند؛ برای خرید، بسته را دوباره بخرید.",
+        "This payment was not finished in time and no credit was added. Any amount taken is returned "
+        "by the bank; buy the package again to get the credit.",
+    ),
+    "pending_note": (
+        "اگر صفحهٔ درگاه را بسته‌اید، تا پایان مهلت می‌توانید پرداخت را ادامه دهید یا از آن انصراف دهید.",
+        "If you left the gateway's page, you can continue the payment or cancel it until the deadline.",
+    ),
+    "deadline": ("مهلت پرداخت", "Pay by"),
+    "continue_payment": ("ادامهٔ پرداخت", "Continue payment"),
+    "actions": ("کارها", "Actions"),
     "back": ("بازگشت به اعتبار", "Back to credit"),
     "sandbox": ("درگاه پرداخت آزمایشی", "Sandbox payment gateway"),
     "sandbox_note": (
@@ -97,9 +121,12 @@ def credit_page(request: Request) -> Response:
 def _credit(request: Request, *, error: str | None = None, status: int = 200) -> HTMLResponse:
     principal = page_principal(request)
     ctx = get_context(request)
-    with ctx.db.transaction(readonly=True) as session:
+    window = payment_window(ctx.settings)
+    # A writing transaction: the list records the expiry of payments left at the gateway.
+    with ctx.db.transaction() as session:
         account = accounts.me(session, principal=principal)
         packages = billing.packages(session)
+        billing.expire_payments(session, account_id=account.id, window=window)
         payments = billing.payments(session, account_id=account.id, limit=10)
         recent = billing.statement(session, account_id=account.id, per_page=20)
     return page(
@@ -111,7 +138,14 @@ def _credit(request: Request, *, error: str | None = None, status: int = 200) ->
         packages=packages,
         payments=payments,
         entries=recent.entries,
+        state_of=_states(window),
     )
+
+
+def _states(window: dt.timedelta) -> Callable[[Payment], str]:
+    """The state a page shows for a payment, fixed at one moment for the whole page."""
+    now = utcnow()
+    return lambda payment: billing.payment_state(payment, window=window, now=now)
 
 
 @router.post("/credit/buy", response_class=HTMLResponse)
@@ -162,13 +196,56 @@ def payment_callback(
 def payment_page(request: Request, payment_id: int) -> Response:
     principal = page_principal(request)
     ctx = get_context(request)
+    window = payment_window(ctx.settings)
     try:
-        with ctx.db.transaction(readonly=True) as session:
+        with ctx.db.transaction() as session:
+            billing.expire_payments(session, account_id=principal.account_id, window=window)
             payment = billing.payment(session, account_id=principal.account_id, payment_id=payment_id)
             account = accounts.me(session, principal=principal)
     except NotFound as exc:
         return _message(request, error_text(request, exc), 404)
-    return page(request, "billing_payment.html", payment=payment, account=account)
+    return page(
+        request,
+        "billing_payment.html",
+        payment=payment,
+        account=account,
+        state_of=_states(window),
+        deadline=payment.created_at + window,
+    )
+
+
+@router.get("/credit/payments/{payment_id}/continue", response_class=HTMLResponse)
+def continue_payment(request: Request, payment_id: int) -> Response:
+    """Back to the gateway's page of a payment still open; otherwise to the payment's own page,
+    which says what became of it."""
+    principal = page_principal(request)
+    ctx = get_context(request)
+    try:
+        with ctx.db.transaction(readonly=True) as session:
+            payment = billing.payment(session, account_id=principal.account_id, payment_id=payment_id)
+    except NotFound as exc:
+        return _message(request, error_text(request, exc), 404)
+    window = payment_window(ctx.settings)
+    if billing.payment_state(payment, window=window) == "pending" and payment.redirect_url:
+        return redirect(payment.redirect_url)
+    return redirect(f"/credit/payments/{payment.id}")
+
+
+@router.post("/credit/payments/{payment_id}/cancel", response_class=HTMLResponse)
+def cancel_payment(request: Request, payment_id: int, csrf: str = Form("")) -> Response:
+    check_csrf(request, csrf)
+    principal = page_principal(request)
+    ctx = get_context(request)
+    try:
+        with ctx.db.transaction() as session:
+            # Expire first, so a payment past its deadline is recorded as expired, not canceled.
+            billing.expire_payments(
+                session, account_id=principal.account_id, window=payment_window(ctx.settings)
+            )
+            billing.cancel_payment(session, account_id=principal.account_id, payment_id=payment_id)
+    except NotFound as exc:
+        return _message(request, error_text(request, exc), 404)
+    return redirect(f"/credit/payments/{payment_id}")
 
 
 @router.get("/pay/sandbox/{authority}", response_class=HTMLResponse)
