@@ -135,7 +135,14 @@ def test_the_statement_pages_and_filters_by_jalali_dates(
     r = page.get("/credit/statement?from=1300/01/01&to=1300/12/29")
     assert "یافته‌ها: ۰" in r.text and "from=1300%2F01%2F01" in r.text
     r = page.get("/credit/statement?from=۱۴۰۴/۱۳/۴۰")
-    assert r.status_code == 400 and "درست نیست" in field_error(r.text, "from")
+    assert r.status_code == 400 and field_error(r.text, "from") == (
+        "«از تاریخ» درست نیست؛ مانند ۱۴۰۴/۰۳/۰۱ یا ۲۰۲۵-۰۵-۲۲ بنویسید."
+    )
+    # The running balance is headed as such, and stored descriptions show Persian digits.
+    r = page.get("/credit/statement")
+    assert '<th scope="col">مانده</th>' in r.text and "موجودی پس از ارسال" not in r.text
+    assert "هدیهٔ ۵۴" in r.text and "هدیهٔ 54" not in r.text
+    assert "هدیهٔ ۵۴" in page.get("/credit").text
 
 
 def test_the_operator_grants_and_deducts_credit_with_a_reason(
@@ -278,13 +285,17 @@ def test_the_blacklist_is_checked_added_to_removed_from_and_loaded(
     r = page.post(
         "/admin/blacklist/add", {"numbers": "09121000001\n۰۹۱۲۱۰۰۰۰۰۲, 123", "reason": "درخواست مشترک"}
     )
+    # Shown on a page of its own address: a reload does not add the numbers again.
+    assert r.status_code == 303 and r.headers["location"].startswith("/admin/blacklist?done=add")
+    r = page.get(r.headers["location"])
     assert r.status_code == 200 and "افزوده شد: ۲" in r.text and "123" in r.text
     r = page.get("/admin/blacklist?check=09121000001")
     assert "مسدود برای پیامک تبلیغاتی" in r.text
     r = page.get("/admin/blacklist?check=abc")
     assert r.status_code == 400 and "درستی نیست" in field_error(r.text, "check")
     r = page.post("/admin/blacklist/remove", {"numbers": "09121000002"})
-    assert "برداشته شد: ۱" in r.text
+    assert r.status_code == 303
+    assert "برداشته شد: ۱" in page.get(r.headers["location"]).text
 
     token = page.token("/admin/blacklist")
     r = page.post("/admin/blacklist/national", {}, token=token, files={"file": ("", io.BytesIO(b""))})

@@ -140,6 +140,9 @@ def test_unknown_pages_and_records_are_pages_but_the_api_stays_json(client: Test
         and "چنین صفحه‌ای نیست" in r.text
         and r.headers["content-type"].startswith("text/html")
     )
+    # The header knows who is logged in on a page that needs no login, too.
+    assert "وارد شده‌اید" in r.text and 'action="/logout"' in r.text
+    assert "<title>صفحه پیدا نشد | پیامک</title>" in r.text
     r = client.get("/groups/999999")
     assert r.status_code == 404 and "این گروه پیدا نشد" in r.text
     r = client.get("/groups/abc")

@@ -129,6 +129,15 @@ def test_a_send_page_lists_recipients_with_filters_and_paging(
     assert "یافته‌ها: ۱" in r.text
     r = page.get(f"/sends/{send.id}?page=2")
     assert 'rel="prev"' in r.text
+    # A recipient's error code is said in words; the code stays at hand for support.
+    with ctx.db.transaction() as session:
+        session.execute(
+            sa.update(Message)
+            .where(Message.send_id == send.id, Message.status == "failed")
+            .values(error="receipt:blocked:14")
+        )
+    r = page.get(f"/sends/{send.id}?status=failed")
+    assert '<span class="note" title="receipt:blocked:14">شماره در فهرست سیاه مخابرات است</span>' in r.text
     # The export link works with the login cookie alone.
     export = page.get(f"/api/v1/sends/{send.id}/export?format=csv")
     assert export.status_code == 200 and "+989121000001" in export.text
@@ -170,3 +179,7 @@ def test_a_waiting_send_can_be_canceled_and_its_credit_comes_back(
     # What came back, and what the send cost in the end: nothing.
     assert "بازگشته به اعتبار" in r.text and "هزینهٔ خالص" in r.text
     assert f'action="/sends/{send.id}/cancel"' not in r.text, "a canceled send offers no cancel button"
+    # On the panel too: nothing spent, and a grey bar, not a red one.
+    row = page.get("/").text.split(f'href="/sends/{send.id}"')[1].split("</tr>")[0]
+    assert row.rstrip().endswith("<td>۰</td>")
+    assert 'class="p-bad" style="width: 0.0%"' in row and 'class="p-void" style="width: 100.0%"' in row

@@ -93,6 +93,8 @@ def test_an_informational_text_is_checked_and_its_violations_marked_in_place(
     violations = re.findall(r'<li data-n="(\d)">([^<]+)</li>', r.text)
     assert any("پیوند" in message for _, message in violations)
     assert any("نام فرستنده" in message for _, message in violations)
+    # Each broken rule is said once, in the list; the field's own error points to it.
+    assert field_error(r.text, "text") not in [message for _, message in violations]
     fixed = f"سفارش شما آماده است. {SENDER_NAME}"
     r = page.post("/send/informational/preview", _form(shop, text=fixed))
     assert r.status_code == 200 and "<mark" not in r.text

@@ -782,10 +782,15 @@ def _day_start(value: str, *, tz: ZoneInfo, field: str) -> dt.datetime | None:
     return dt.datetime.combine(gregorian, dt.time(), tzinfo=tz)
 
 
+# The statement's period fields by the names the page shows them under.
+_PERIOD_FIELDS: dict[str, tuple[str, str]] = {"from": ("از تاریخ", "From"), "to": ("تا تاریخ", "To")}
+
+
 def _bad_date(field: str) -> ValidationFailed:
+    fa, en = _PERIOD_FIELDS.get(field, (field, field))
     return ValidationFailed(
-        f"تاریخ «{field}» درست نیست؛ مانند 1404/03/01 یا 2025-05-22 بنویسید.",
-        f"'{field}' is not a valid date; write it like 1404/03/01 or 2025-05-22.",
+        f"«{fa}» درست نیست؛ مانند ۱۴۰۴/۰۳/۰۱ یا ۲۰۲۵-۰۵-۲۲ بنویسید.",
+        f"'{en}' is not a valid date; write it like 1404/03/01 or 2025-05-22.",
         code="date_invalid",
         field=field,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
@@ -541,6 +541,44 @@ def remove_route(request: Request, route_id: int, csrf: Text = "") -> Response:
 # --- blacklist ------------------------------------------------------------------------------
 
 
+# What adding or removing numbers did travels in the address of the page shown after it, so a
+# reload shows it again instead of posting the numbers again: the counts, and the first invalid
+# entries as row:reason:value.
+_RESULT_COUNTS = {
+    "add": ("added", "already", "invalid"),
+    "remove": ("removed", "not_listed", "still_national", "invalid"),
+}
+_SHOWN_INVALID = 20
+
+
+def _blacklist_done(kind: str, result: blacklist.AddResult | blacklist.RemoveResult) -> Response:
+    query = [("done", kind)]
+    for name in _RESULT_COUNTS[kind]:
+        value = getattr(result, name)
+        query.append((name, str(len(value) if isinstance(value, list) else value)))
+    query += [("bad", f"{i.row}:{i.reason}:{i.value[:40]}") for i in result.invalid[:_SHOWN_INVALID]]
+    return redirect(f"/admin/blacklist?{urlencode(query)}")
+
+
+def _blacklist_result(request: Request) -> dict[str, Any] | None:
+    params = request.query_params
+    kind = params.get("done", "")
+    if kind not in _RESULT_COUNTS:
+        return None
+    found: dict[str, Any] = {"kind": kind}
+    for name in _RESULT_COUNTS[kind]:
+        value = params.get(name, "")
+        found[name] = int(value) if value.isdigit() else 0
+    shown = []
+    for entry in params.getlist("bad")[:_SHOWN_INVALID]:
+        row, _, rest = entry.partition(":")
+        reason, _, value = rest.partition(":")
+        if row.isdigit():
+            shown.append({"row": int(row), "reason": reason, "value": value})
+    found["shown"] = shown
+    return found
+
+
 def _blacklist_page(
     request: Request,
     *,
@@ -548,7 +586,6 @@ def _blacklist_page(
     remove_form: forms.Form | None = None,
     upload_form: forms.Form | None = None,
     check_form: forms.Form | None = None,
-    result: Any = None,
     status: int = 200,
 ) -> Response:
     forms.admin_principal(request)
@@ -570,7 +607,7 @@ def _blacklist_page(
         status=status if check_form.ok else 400,
         info=info,
         checked=checked,
-        result=result,
+        result=_blacklist_result(request),
         watch_load=int(load_id) if load_id.isdigit() else None,
         add_form=add_form or forms.Form.of(request, numbers="", reason="", prefix="add-"),
         remove_form=remove_form or forms.Form.of(request, numbers="", prefix="remove-"),
@@ -604,7 +641,7 @@ def blacklist_add(request: Request, numbers: Text = "", reason: Text = "", csrf:
         default="numbers",
     )
     if result is not None:
-        return _blacklist_page(request, result={"kind": "add", "value": result})
+        return _blacklist_done("add", result)
     return _blacklist_page(request, add_form=form, status=400)
 
 
@@ -623,7 +660,7 @@ def blacklist_remove(request: Request, numbers: Text = "", csrf: Text = "") -> R
         default="numbers",
     )
     if result is not None:
-        return _blacklist_page(request, result={"kind": "remove", "value": result})
+        return _blacklist_done("remove", result)
     return _blacklist_page(request, remove_form=form, status=400)
 
 

@@ -31,6 +31,65 @@ def jalali(value: dt.datetime | None, tz: ZoneInfo, *, with_time: bool = True, l
     return fa_digits(text)
 
 
+def jalali_year(now: dt.datetime) -> tuple[str, str]:
+    """The first and the last day of the Jalali year `now` falls in (1404/01/01, 1404/12/29; the
+    last is the 30th in a leap year), for examples of a date to type."""
+    year = jdatetime.datetime.fromgregorian(datetime=now.replace(tzinfo=None)).year
+    last = jdatetime.date(year + 1, 1, 1) - dt.timedelta(days=1)
+    return f"{year:04d}/01/01", last.strftime("%Y/%m/%d")
+
+
+# Error codes of recipients' messages (see dispatch and the providers): the stable part before
+# the first colon, or `receipt:<status>` for what a delivery receipt said.
+_PROBLEMS: dict[str, str] = {
+    "receipt:blocked": "why_blocked",
+    "receipt:undelivered": "why_undelivered",
+    "receipt:expired": "why_expired",
+    "receipt:rejected": "why_rejected",
+    "receipt:canceled": "why_dropped",
+    "receipt:unknown": "why_unknown",
+    "validity_expired": "why_validity",
+    "route_unavailable": "why_route",
+    "provider_error": "why_route",
+    "smpp_unavailable": "why_route",
+    "smpp_closed": "why_route",
+    "smpp_timeout": "why_route",
+    "smpp_connection_lost": "why_route",
+    "smpp_throttled": "why_route",
+    "smpp_bind_failed": "why_route_login",
+    "smpp_status": "why_rejected",
+    "kavenegar_status": "why_rejected",
+    "invalid_address": "why_bad_number",
+    "invalid_sender": "why_bad_sender",
+    "invalid_text": "why_bad_text",
+}
+# SMSC refusals that name the part of the message at fault.
+_ESME_PROBLEMS: dict[str, str] = {
+    "ESME_RINVDSTADR": "why_bad_number",
+    "ESME_RINVSRCADR": "why_bad_sender",
+    "ESME_RINVMSGLEN": "why_bad_text",
+}
+
+
+def problem_text(error: str | None, lang: str = "fa") -> str:
+    """A recipient's error code (`receipt:blocked:14`, `route_unavailable:…`,
+    `smpp_status:ESME_RINVDSTADR`) as a short reason for the shop owner; "" for no error and for
+    `canceled`, which the status already says."""
+    if not error or error == "canceled":
+        return ""
+    parts = error.split(":")
+    esme = next((part for part in parts if part.startswith("ESME_")), None)
+    if esme in _ESME_PROBLEMS:
+        key = _ESME_PROBLEMS[esme]
+    elif parts[0] == "receipt":
+        key = _PROBLEMS.get(":".join(parts[:2]), "why_other")
+    elif esme is not None and parts[0] == esme:
+        key = "why_rejected"
+    else:
+        key = _PROBLEMS.get(parts[0], "why_other")
+    return translate(key, lang)
+
+
 # UI words, Persian first. Templates call t("key"); a missing English entry falls back to Persian.
 # Numbers inside a sentence are written {name} and filled by the caller.
 WORDS: dict[str, tuple[str, str]] = {
@@ -40,6 +99,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "signup": ("ثبت‌نام", "Sign up"),
     "mobile": ("شمارهٔ موبایل", "Mobile number"),
     "password": ("رمز عبور", "Password"),
+    "password_hint": ("دست‌کم {min} نویسه", "At least {min} characters"),
     "new_password": ("رمز عبور تازه", "New password"),
     "current_password": ("رمز عبور فعلی", "Current password"),
     "confirm_password": ("تکرار رمز عبور تازه", "New password again"),
@@ -94,6 +154,8 @@ WORDS: dict[str, tuple[str, str]] = {
         "The request is not valid; check the address.",
     ),
     "page_not_found": ("چنین صفحه‌ای نیست.", "There is no such page."),
+    "not_found_title": ("صفحه پیدا نشد", "Page not found"),
+    "error_title": ("خطا", "Error"),
     "on_this_page": ("در این صفحه", "On this page"),
     "pages": ("صفحه‌ها", "Pages"),
     "page": ("صفحهٔ", "Page"),
@@ -140,6 +202,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "Line {line} of the fields has no separator; write each line as “field: value”.",
     ),
     "err_text_required": ("متن پیامک را بنویسید.", "Write the message text."),
+    "err_text_rules": (
+        "متن با قواعد ارسال نمی‌خواند؛ موارد شماره‌دار زیر را اصلاح کنید.",
+        "The text breaks the sending rules; fix the numbered points below.",
+    ),
     "err_no_recipients": (
         "دست‌کم یک گروه انتخاب کنید یا شماره‌ای بنویسید.",
         "Choose at least one group or write a number.",
@@ -247,6 +313,26 @@ WORDS: dict[str, tuple[str, str]] = {
     "status_failed": ("ناموفق", "Failed"),
     "status_blocked": ("مسدود", "Blocked"),
     "status_canceled": ("لغوشده", "Canceled"),
+    # why a recipient's message did not arrive, by the family of its error code
+    "why_blocked": ("شماره در فهرست سیاه مخابرات است", "The number is on the operators' blacklist"),
+    "why_undelivered": (
+        "به گوشی نرسید (خاموش یا خارج از دسترس)",
+        "Did not reach the phone (switched off or out of reach)",
+    ),
+    "why_expired": ("مهلت تحویل گذشت", "The delivery time ran out"),
+    "why_rejected": ("اپراتور نپذیرفت", "The operator refused it"),
+    "why_dropped": ("اپراتور پیامک را حذف کرد", "The operator dropped the message"),
+    "why_unknown": ("اپراتور نتیجه را نامعلوم گزارش کرد", "The operator reported no clear result"),
+    "why_validity": ("مهلت ارسال گذشت", "The time allowed for sending ran out"),
+    "why_route": ("خطای موقت مسیر ارسال", "A temporary sending-route error"),
+    "why_route_login": (
+        "مسیر ارسال به اپراتور وصل نشد",
+        "The sending route could not log in to the operator",
+    ),
+    "why_bad_number": ("شمارهٔ گیرنده را اپراتور نپذیرفت", "The operator refused the recipient number"),
+    "why_bad_sender": ("خط فرستنده را اپراتور نپذیرفت", "The operator refused the sender line"),
+    "why_bad_text": ("متن پیامک را اپراتور نپذیرفت", "The operator refused the text"),
+    "why_other": ("خطای ارسال", "Sending error"),
     "state_scheduled": ("زمان‌بندی‌شده", "Scheduled"),
     "state_queued": ("در صف", "Queued"),
     "state_sending": ("در حال ارسال", "Sending"),
@@ -420,8 +506,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "full_statement": ("همهٔ گردش حساب", "The whole statement"),
     "period_from": ("از تاریخ", "From"),
     "period_to": ("تا تاریخ", "To"),
-    "date_hint": ("تاریخ شمسی مانند ۱۴۰۴/۰۱/۰۱", "A Jalali date such as 1404/01/01 (or 2025-03-21)"),
+    "date_hint": ("تاریخ شمسی مانند {example}", "A Jalali date such as {example} (or 2025-03-21)"),
     "amount": ("مبلغ", "Amount"),
+    "running_balance": ("مانده", "Balance"),
     "description": ("شرح", "Description"),
     # --- profile
     "account_details": ("مشخصات", "Details"),
@@ -463,6 +550,7 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "create_key": ("ساختن کلید", "Create key"),
     "device": ("دستگاه", "Device"),
+    "browser_on_system": ("{browser} روی {system}", "{browser} on {system}"),
     "address": ("نشانی", "Address"),
     "last_seen": ("آخرین فعالیت", "Last seen"),
     "expires": ("پایان", "Expires"),
@@ -542,6 +630,14 @@ WORDS: dict[str, tuple[str, str]] = {
     "bind_disabled": ("غیرفعال", "disabled"),
     "bind_unknown": ("نامعلوم", "unknown"),
     "bind_unsupported": ("پشتیبانی‌نشده", "unsupported"),
+    "bind_pending": ("در انتظار توزیع‌کننده", "waiting for a dispatcher"),
+    # why a route is down, as the dispatcher words it (other reasons are codes, shown as they are)
+    "route_error_closed": ("اتصال بسته شد", "connection closed"),
+    "route_error_not_connected": ("وصل نشده", "not connected"),
+    "route_kind_smpp": ("SMPP", "SMPP"),
+    "route_kind_http": ("HTTP", "HTTP"),
+    "route_kind_simulator": ("شبیه‌ساز", "simulator"),
+    "system_id": ("شناسهٔ سامانه (system_id)", "System ID (system_id)"),
     "builtin_simulator": ("مرکز پیامک شبیه‌سازی‌شده", "Built-in simulated SMSC"),
     "delete_route_question": (
         "این مسیر حذف شود؟ خط‌های وابسته بر پایهٔ اپراتور مسیریابی می‌شوند.",

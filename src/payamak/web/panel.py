@@ -57,7 +57,11 @@ def send_row(send: Send, by_status: dict[str, int]) -> SendRow:
     total = sum(by_status.values())
     waiting = sum(by_status.get(s, 0) for s in WAITING)
     delivered = by_status.get("delivered", 0)
-    failed = sum(n for s, n in by_status.items() if s in FINAL_STATUSES and s != "delivered")
+    canceled = by_status.get("canceled", 0)
+    # Canceled messages were stopped on purpose, not lost: shown apart from the failures.
+    failed = sum(
+        n for s, n in by_status.items() if s in FINAL_STATUSES and s not in ("delivered", "canceled")
+    )
     sent = by_status.get("sent", 0)
 
     def share(n: int) -> float:
@@ -69,7 +73,12 @@ def send_row(send: Send, by_status: dict[str, int]) -> SendRow:
         counts=[(s, by_status[s]) for s in STATUS_ORDER if by_status.get(s)],
         total=total,
         percent=int(100 * (total - waiting) / total) if total else 0,
-        shares={"delivered": share(delivered), "failed": share(failed), "sent": share(sent)},
+        shares={
+            "delivered": share(delivered),
+            "failed": share(failed),
+            "canceled": share(canceled),
+            "sent": share(sent),
+        },
         # Finished when nothing waits in the queue or for a receipt any more.
         done=not waiting and not sent and not by_status.get("submitting", 0),
     )
@@ -86,6 +95,7 @@ def home(request: Request, page: Annotated[str, Query(max_length=12)] = "1") -> 
             session, principal=principal, limit=SENDS_PER_PAGE, offset=(number - 1) * SENDS_PER_PAGE
         )
         counts = sending.counts(session, sends=sends)
+        back = sending.given_back(session, principal=principal, sends=sends)
         days = sending.daily_totals(session, principal=principal, settings=ctx.settings)
     lang = lang_of(request)
     low = account.low_balance_threshold > 0 and account.balance < account.low_balance_threshold
@@ -95,6 +105,7 @@ def home(request: Request, page: Annotated[str, Query(max_length=12)] = "1") -> 
         account=account,
         low_balance=low,
         rows=[send_row(s, counts.get(s.id, {})) for s in sends],
+        net_cost={s.id: s.cost - back.get(s.id, 0) for s in sends},
         pager=Pager.of(request, total=total, per_page=SENDS_PER_PAGE, page=number),
         chart=charts.daily(days, lang=lang),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -13,12 +14,51 @@ from payamak.api.deps import SESSION_COOKIE, get_context
 from payamak.sending import service as sending
 from payamak.web import forms
 from payamak.web.i18n import translate
-from payamak.web.views import check_csrf, done, page_principal, redirect, render, set_language_cookie
+from payamak.web.views import (
+    check_csrf,
+    done,
+    lang_of,
+    page_principal,
+    redirect,
+    render,
+    set_language_cookie,
+)
 
 router = APIRouter(include_in_schema=False)
 
 Text = Annotated[str, Form()]
 MAX_THRESHOLD = 10**12
+
+# Browsers and systems by the marks in their user-agent, the more specific first: Edge and
+# Opera also say "Chrome", Chrome also says "Safari", Android also says "Linux".
+_BROWSERS: tuple[tuple[str, str], ...] = (
+    (r"Edg(e|A|iOS)?/", "Edge"),
+    (r"OPR/|Opera", "Opera"),
+    (r"SamsungBrowser/", "Samsung Internet"),
+    (r"Firefox/|FxiOS/", "Firefox"),
+    (r"Chrom(e|ium)/|CriOS/", "Chrome"),
+    (r"Version/[\d.]+.*Safari/", "Safari"),
+)
+_SYSTEMS: tuple[tuple[str, str], ...] = (
+    (r"Windows", "Windows"),
+    (r"Android", "Android"),
+    (r"iPhone|iPad|iPod", "iOS"),
+    (r"Mac OS X|Macintosh", "macOS"),
+    (r"CrOS", "ChromeOS"),
+    (r"Linux|X11", "Linux"),
+)
+
+
+def device_text(client: str, lang: str) -> str:
+    """A login's user-agent as people say it ("Chrome on Linux"); a program's own name
+    (curl/8.5) for anything that is not a browser."""
+    browser = next((name for mark, name in _BROWSERS if re.search(mark, client)), None)
+    system = next((name for mark, name in _SYSTEMS if re.search(mark, client)), None)
+    if browser and system:
+        return translate("browser_on_system", lang).format(browser=browser, system=system)
+    if browser or system:
+        return browser or system or ""
+    return client.split(" ", 1)[0][:40] or "—"
 
 
 def _page(
@@ -49,6 +89,7 @@ def _page(
         logins=logins,
         lines=lines,
         current_session=principal.session_id,
+        device=lambda client: device_text(client, lang_of(request)),
         profile=profile
         or forms.Form.of(
             request,

@@ -255,8 +255,10 @@ def _show_error(posted: _Posted, exc: DomainError) -> list[dict[str, Any]]:
     """Put a service's refusal next to the part of the page it is about; returns violations."""
     form = posted.form
     if isinstance(exc, ComplianceViolation):
-        form.fail("text", exc.message(form.lang))
         found: list[dict[str, Any]] = exc.extra.get("violations", [])
+        # The numbered list under the text names every broken rule; the field's error only
+        # points to it, so the first rule is not said twice.
+        form.fail("text", translate("err_text_rules", form.lang) if found else exc.message(form.lang))
         return found
     if exc.code in ("no_recipients", "no_valid_recipients", "placeholder_missing", "group_not_found"):
         form.fail("recipients", exc.message(form.lang))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import inspect
 import secrets
 from collections.abc import Awaitable, Callable
@@ -25,7 +26,7 @@ from payamak.api.deps import SESSION_COOKIE, get_context
 from payamak.api.errors import status_for
 from payamak.errors import DomainError, Unauthenticated
 from payamak.providers.simulator import RecordingProvider
-from payamak.web.i18n import fa_digits, jalali, money, translate
+from payamak.web.i18n import fa_digits, jalali, jalali_year, money, problem_text, translate
 
 HERE = Path(__file__).parent
 CSRF_COOKIE = "payamak_csrf"
@@ -120,10 +121,28 @@ def reason_text(code: str, lang: str) -> str:
         return code
 
 
+def _known_principal(request: Request) -> Principal | None:
+    """Who is logged in, for pages that do not need a login (error pages, the gateway's page):
+    the header then shows the same state as everywhere else."""
+    if hasattr(request.state, "principal"):
+        principal: Principal | None = request.state.principal
+        return principal
+    token = request.cookies.get(SESSION_COOKIE)
+    found = None
+    if token:
+        with (
+            contextlib.suppress(Unauthenticated),
+            get_context(request).db.transaction(readonly=True) as session,
+        ):
+            found = accounts.authenticate(session, token=token)
+    request.state.principal = found
+    return found
+
+
 def _context(request: Request, values: dict[str, Any]) -> dict[str, Any]:
     lang = lang_of(request)
     ctx = get_context(request)
-    principal: Principal | None = values.get("principal", getattr(request.state, "principal", None))
+    principal: Principal | None = values["principal"] if "principal" in values else _known_principal(request)
     path = request.url.path
     section = section_of(path)
     nav = list(NAV) + ([ADMIN_NAV] if principal is not None and principal.is_admin else [])
@@ -136,11 +155,16 @@ def _context(request: Request, values: dict[str, Any]) -> dict[str, Any]:
     )
     switch = here.remove_query_params("ok").include_query_params(lang=other)
     ok = request.query_params.get("ok", "")
+    digits: Callable[[object], str] = fa_digits if lang == "fa" else str
     return {
         "lang": lang,
         "dir": "ltr" if lang == "en" else "rtl",
+        # "Back" points the way the reader's eye goes back: right in Persian, left in English.
+        "back_arrow": "←" if lang == "en" else "→",
         "t": lambda key: translate(key, lang),
-        "num": (lambda v: fa_digits(v)) if lang == "fa" else str,
+        "num": digits,
+        # Stored text written with Latin digits (ledger descriptions), shown in the page's digits.
+        "digits": digits,
         "money": lambda v: money(v, lang),
         "when": lambda v: jalali(v, ctx.settings.tz, lang=lang),
         "day": lambda v: jalali(v, ctx.settings.tz, lang=lang, with_time=False),
@@ -148,6 +172,8 @@ def _context(request: Request, values: dict[str, Any]) -> dict[str, Any]:
         "status_label": lambda s: translate(f"status_{s}", lang),
         "kind_name": lambda k: translate(f"kind_{k}", lang),
         "reason": lambda code: reason_text(code, lang),
+        "problem": lambda error: problem_text(error, lang),
+        "this_year": lambda: jalali_year(dt.datetime.now(ctx.settings.tz)),
         "csrf": csrf_token(request),
         "simulated": isinstance(ctx.system_sms, RecordingProvider),
         "principal": principal,
@@ -333,7 +359,7 @@ def logout(request: Request, csrf: str = Form("")) -> Response:
 
 @router.get("/signup", response_class=HTMLResponse)
 def signup_page(request: Request) -> Response:
-    return render(request, "signup.html", mobile="", name="")
+    return render(request, "signup.html", mobile="", name="", min_password=accounts.MIN_PASSWORD)
 
 
 @router.post("/signup", response_class=HTMLResponse)
@@ -358,7 +384,9 @@ async def signup_submit(
         ),
     )
     if isinstance(code, DomainError):
-        return refused(request, "signup.html", code, mobile=mobile, name=name)
+        return refused(
+            request, "signup.html", code, mobile=mobile, name=name, min_password=accounts.MIN_PASSWORD
+        )
     await ctx.send_system_sms(code.mobile, code.text)
     return redirect(f"/verify?mobile={quote(code.mobile)}")
 
@@ -471,7 +499,8 @@ def simulator_page(request: Request) -> Response:
         raise StarletteHTTPException(404)
     with contextlib.suppress(LoginRequired):  # shown to the logged-out too: they need sign-up codes
         page_principal(request)
-    return render(request, "simulator.html", messages=ctx.system_sms.recent(limit=30))
+    messages = [(dt.datetime.fromisoformat(r.at), r.message) for r in ctx.system_sms.recent(limit=30)]
+    return render(request, "simulator.html", messages=messages)
 
 
 class Forbidden(Exception):
@@ -544,7 +573,9 @@ def _to_login(request: Request) -> Response:
 
 
 def _message(request: Request, status: int, key: str) -> Response:
-    return render(request, "message.html", status=status, message=translate(key, lang_of(request)))
+    lang = lang_of(request)
+    title = translate("not_found_title" if status == 404 else "error_title", lang)
+    return render(request, "message.html", status=status, message=translate(key, lang), title=title)
 
 
 def _domain_error_page(request: Request, exc: DomainError) -> Response:
