@@ -113,7 +113,7 @@ def test_sign_up_with_the_code_from_the_simulator_then_log_in(user: Any, live: L
     simulator.close()
 
     user.fill("#code", code.group(0))
-    user.get_by_role("button", name="تایید").click()
+    user.get_by_role("button", name="تأیید").click()
     user.wait_for_url(f"{live.url}/")
     assert user.get_by_role("status").first.inner_text().strip().endswith("وارد شده‌اید")
 
@@ -150,7 +150,7 @@ def test_sender_names_are_registered_and_decided(user: Any, admin: Any) -> None:
 
     admin.goto("/admin/sender-names")
     row = admin.locator("tr", has_text=SENDER_NAME)
-    row.get_by_role("button", name="تایید").click()
+    row.get_by_role("button", name="تأیید").click()
     admin.wait_for_url(re.compile(r"ok=approved"))
     row = admin.locator("tr", has_text="نام آزمایشی")
     row.locator("summary", has_text="رد").click()
@@ -290,7 +290,7 @@ def test_an_advertising_send_is_previewed_sent_once_and_delivered(user: Any, scr
     assert "تکراری" in facts and "نامعتبر" in facts
 
     # A double click sends once: the form is sent once, and its Idempotency-Key covers a resend.
-    user.get_by_role("button", name="تایید و ارسال").dblclick()
+    user.get_by_role("button", name="تأیید و ارسال").dblclick()
     user.wait_for_url(re.compile(r"/sends/\d+\?ok=sent"))
     state["ad_send"] = int(re.search(r"/sends/(\d+)", user.url).group(1))  # type: ignore[union-attr]
     _wait_for_final(user)
@@ -343,7 +343,7 @@ def test_an_informational_send_shows_a_violation_in_place_until_it_is_fixed(
     user.get_by_role("button", name="پیش‌نمایش و محاسبهٔ هزینه").click()
     user.wait_for_url(re.compile(r"/preview$"))
     assert "لغو۱۱" in user.locator("[data-summary] p.sms").inner_text()
-    user.get_by_role("button", name="تایید و ارسال").click()
+    user.get_by_role("button", name="تأیید و ارسال").click()
     user.wait_for_url(re.compile(r"/sends/\d+\?ok=sent"))
     _wait_for_final(user)
     assert "رسیده: ۲" in user.locator("[data-part=counts]").inner_text()
@@ -400,7 +400,7 @@ def test_a_scheduled_send_picks_a_jalali_time_and_is_canceled(user: Any) -> None
         user.get_by_role("button", name="پیش‌نمایش و محاسبهٔ هزینه").click()
     send_at = user.locator("[data-summary] dl.facts").inner_text()
     assert "۱۰:۳۰" in send_at
-    user.get_by_role("button", name="تایید و ارسال").click()
+    user.get_by_role("button", name="تأیید و ارسال").click()
     user.wait_for_url(re.compile(r"/sends/\d+\?ok=sent"))
     assert user.locator(".badge.state-scheduled").count() == 1
     user.locator("summary", has_text="لغو ارسال").click()

@@ -40,7 +40,7 @@ def test_the_summary_then_one_send_even_when_confirmed_twice(
     r = page.post("/send/advertising/preview", form)
     assert r.status_code == 200, r.text
     summary = r.text.split("data-summary>")[1]
-    assert "تایید و ارسال" in summary
+    assert "تأیید و ارسال" in summary
     # 3 group numbers + one number typed twice (one duplicate) + one invalid value
     assert re.search(r"<dt>گیرندگان</dt><dd><strong>۴</strong>", summary)
     assert "شماره کوتاه است" in summary  # the invalid value and why
@@ -177,7 +177,7 @@ def test_not_enough_credit_is_said_before_sending(
         billing.grant(session, account_id=shop.user.id, amount=-balance, reason="صفر کردن", actor_id=None)
     page = login(shop.user)
     r = page.post("/send/advertising/preview", _form(shop))
-    assert "موجودی برای این ارسال کافی نیست." in r.text and "تایید و ارسال" not in r.text
+    assert "موجودی برای این ارسال کافی نیست." in r.text and "تأیید و ارسال" not in r.text
 
 
 def test_a_kind_that_does_not_exist_is_not_a_page(login: Callable[[Any], Browser], shop: Shop) -> None:

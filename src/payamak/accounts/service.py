@@ -202,7 +202,7 @@ def _issue_code(session: Session, *, settings: Settings, mobile: str, purpose: s
         ),
     )
     minutes = max(1, settings.otp_ttl_seconds // 60)
-    text = f"کد تایید پیامک: {code}\nاین کد را به کسی ندهید. اعتبار: {minutes} دقیقه"
+    text = f"کد تأیید پیامک: {code}\nاین کد را به کسی ندهید. اعتبار: {minutes} دقیقه"
     return OutgoingCode(mobile=mobile, text=text, expires_at=expires)
 
 
@@ -321,7 +321,7 @@ def log_in(
         raise error
     if account.state == "pending":
         raise PermissionDenied(
-            "شمارهٔ موبایل هنوز تایید نشده است؛ کد تایید را وارد کنید.",
+            "شمارهٔ موبایل هنوز تأیید نشده است؛ کد تأیید را وارد کنید.",
             "The mobile number is not verified yet; enter the verification code.",
             code="mobile_not_verified",
         )

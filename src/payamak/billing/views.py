@@ -54,7 +54,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "expired": ("منقضی شد", "Expired"),
     "result_paid": ("پرداخت انجام شد و اعتبار به حساب افزوده شد.", "Paid: the credit was added."),
     "result_pending": (
-        "پرداخت هنوز تایید نشده است؛ اگر پول از حساب شما کم شده، چند دقیقهٔ دیگر این صفحه را دوباره ببینید.",
+        "پرداخت هنوز تأیید نشده است؛ اگر پول از حساب شما کم شده، چند دقیقهٔ دیگر این صفحه را دوباره ببینید.",
         "The payment is not verified yet; if you were charged, look at this page again in a few minutes.",
     ),
     "result_failed": (
@@ -77,7 +77,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "back": ("بازگشت به اعتبار", "Back to credit"),
     "sandbox": ("درگاه پرداخت آزمایشی", "Sandbox payment gateway"),
     "sandbox_note": (
-        "این درگاه آزمایشی است و پولی دریافت نمی‌کند؛ پرداخت را تایید یا لغو کنید.",
+        "این درگاه آزمایشی است و پولی دریافت نمی‌کند؛ پرداخت را تأیید یا لغو کنید.",
         "This gateway is a sandbox and takes no money; confirm or cancel the payment.",
     ),
     "sandbox_missing": ("این پرداخت آزمایشی پیدا نشد.", "No such sandbox payment."),

@@ -310,7 +310,7 @@ def template_named(session: Session, *, principal: Principal, name: str) -> Temp
     found = repo.template(session, account_id=principal.account_id, name=name.strip())
     if found is None:
         raise TemplateNotFound(
-            f"الگوی «{name.strip()[:100]}» برای این حساب تایید نشده است.",
+            f"الگوی «{name.strip()[:100]}» برای این حساب تأیید نشده است.",
             f"No approved template named {name.strip()[:100]!r} for this account.",
             field="template",
         )
