@@ -165,6 +165,7 @@ def test_groups_customers_blacklist_and_placeholders(client: TestClient, shop) -
     body = {"kind": "advertising", "text": "{name} عزیز، حراج!", "group_ids": [g["id"]], "recipients": []}
     p = client.post(f"{API}/sends/preview", headers=shop.headers, json=body).json()
     assert (p["recipients"], p["blocked"]) == (2, 1), p
+    assert p["sample"] == "علی عزیز، حراج!"
     send = client.post(f"{API}/sends", headers=shop.headers, json=body).json()
     msgs = client.get(f"{API}/sends/{send['id']}/messages", headers=shop.headers).json()["items"]
     assert sorted(m["text"] for m in msgs) == ["علی عزیز، حراج!", "مریم عزیز، حراج!"]

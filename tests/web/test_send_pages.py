@@ -10,6 +10,8 @@ import jdatetime
 import sqlalchemy as sa
 
 from payamak.context import Context
+from payamak.phonebook import service as phonebook
+from payamak.phonebook.service import NewNumber
 from payamak.sending.models import Send
 
 from .conftest import SENDER_NAME, Browser, Shop, field_error
@@ -183,3 +185,20 @@ def test_not_enough_credit_is_said_before_sending(
 def test_a_kind_that_does_not_exist_is_not_a_page(login: Callable[[Any], Browser], shop: Shop) -> None:
     page = login(shop.user)
     assert page.client.get("/send/other").status_code == 404
+
+
+def test_the_summary_shows_the_text_as_its_first_recipient_gets_it(
+    login: Callable[[Any], Browser], shop: Shop, ctx: Context
+) -> None:
+    with ctx.db.transaction() as session:
+        group = phonebook.create_group(session, account_id=shop.user.id, name="با نام")
+        phonebook.add_numbers(
+            session, account_id=shop.user.id, group_id=group.group.id,
+            items=[NewNumber(number="09121000009", name="مریم"), NewNumber(number="09121000010", name="علی")],
+        )  # fmt: skip
+    page = login(shop.user)
+    r = page.post("/send/advertising/preview", _form(shop, group=[str(group.group.id)], text="{name} عزیز، حراج!"))
+    assert r.status_code == 200, r.text
+    summary = r.text.split("data-summary>")[1]
+    assert '<p class="sms" dir="auto">مریم عزیز، حراج!</p>' in summary
+    assert "هر گیرنده متن خود را با مقدارهای خودش می‌گیرد" in summary

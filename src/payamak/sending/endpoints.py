@@ -60,7 +60,7 @@ def preview(body: schemas.SendIn, caller: Caller, ctx: Ctx, session: Tx) -> sche
     plan = sending.plan(session, settings=ctx.settings, principal=caller, request=request_of(body))
     balance = accounts.me(session, principal=caller).balance
     return schemas.PreviewOut(
-        kind=plan.kind, line=plan.line.number, text=plan.text, encoding=plan.info.encoding,
+        kind=plan.kind, line=plan.line.number, text=plan.text, sample=plan.sample(), encoding=plan.info.encoding,
         segments=plan.info.segments, recipients=plan.count, blocked=plan.blocked,
         invalid=plan.recipients.invalid_count, duplicates=plan.recipients.duplicates, cost=plan.cost,
         balance=balance, balance_after=balance - plan.cost, send_at=plan.send_at, delayed_by=plan.delayed_by,

@@ -54,6 +54,7 @@ class PreviewOut(BaseModel):
     kind: str
     line: str
     text: str
+    sample: str = Field(description="The text as the first recipient gets it, its placeholders filled.")
     encoding: str
     segments: int
     recipients: int

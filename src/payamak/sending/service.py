@@ -89,6 +89,19 @@ class Plan:
     def count(self) -> int:
         return len(self.targets_keys) + len(self.targets_foreign)
 
+    def sample(self) -> str:
+        """The text as its first recipient will get it: placeholders filled with their values."""
+        if not self.names:
+            return self.text
+        first: int | str | None = next(iter(self.targets_keys), None)
+        if first is None:
+            first = next(iter(self.targets_foreign), None)
+        values = self.recipients.values.get(first) if first is not None else None
+        try:
+            return fill(self.text, values, self.names) if values is not None else self.text
+        except ValidationFailed:
+            return self.text
+
 
 # --- the text -------------------------------------------------------------------------------
 

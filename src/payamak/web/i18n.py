@@ -414,6 +414,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "confirm_send": ("تأیید و ارسال", "Confirm and send"),
     "balance_after": ("موجودی پس از ارسال", "Balance after"),
     "text_as_sent": ("متن همان‌گونه که فرستاده می‌شود", "The text as it will be sent"),
+    "sample_first_recipient": (
+        "این متن نخستین گیرنده است؛ هر گیرنده متن خود را با مقدارهای خودش می‌گیرد.",
+        "This is the first recipient's text; each recipient gets it with their own values.",
+    ),
     "invalid_numbers": ("شماره‌های نامعتبر", "Invalid numbers"),
     "row": ("ردیف", "Row"),
     "value": ("مقدار", "Value"),
