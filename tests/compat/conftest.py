@@ -15,10 +15,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import uvicorn
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
 
 from payamak.accounts import service as accounts
 from payamak.billing import service as billing
@@ -98,7 +103,9 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def https_server(ctx: Context, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+def https_server(
+    ctx: Context, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Server]:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate[0]))
     with serve(ctx, tls=certificate) as server:
         yield server
@@ -137,7 +144,9 @@ def make_shop(ctx: Context, make_user: Callable[..., object]) -> Callable[..., S
             for kind in lines_of_kind:
                 sending.add_line(session, principal=None, number=numbers[kind], kind=kind, owner_id=user.id)  # type: ignore[attr-defined]
             if credit:
-                billing.grant(session, account_id=user.id, amount=credit, reason="اعتبار آزمایشی", actor_id=None)  # type: ignore[attr-defined]
+                billing.grant(
+                    session, account_id=user.id, amount=credit, reason="اعتبار آزمایشی", actor_id=None
+                )  # type: ignore[attr-defined]
             accounts.approve_sender_name_by_mobile(session, mobile=user.mobile, name=SENDER_NAME)  # type: ignore[attr-defined]
             _record, key = accounts.create_api_key(session, principal=owner, name="compat")
         return Shop(
@@ -152,3 +161,65 @@ def line_of(shop_index: int, kind: str) -> str:
     base = AD_LINE if kind == "advertising" else SERVICE_LINE
     return base + (f"{shop_index:03d}" if shop_index else "")
 
+
+@pytest.fixture
+def shop(make_shop: Callable[..., Shop]) -> Shop:
+    return make_shop()
+
+
+class Receiver:
+    """A StatusCallback receiver on loopback that records what it gets and answers `status`."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, str], str]] = []
+        self.status = 204
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0"))).decode()
+                receiver.received.append(
+                    (self.path, dict(parse_qsl(body)), self.headers.get("X-Twilio-Signature", ""))
+                )
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/status?shop=1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as r:
+        yield r
+
+
+class PayamakHttpClient(TwilioHttpClient):
+    """Twilio's HTTP client, sending to Payamak: same path and query, another scheme and host."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__()
+        self.base = base.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        parts = urlsplit(url)
+        target = self.base + parts.path + (f"?{parts.query}" if parts.query else "")
+        return super().request(method, target, *args, **kwargs)
+
+
+def twilio(server: Server, shop: Shop, *, account_sid: str | None = None, key: str | None = None) -> Client:
+    return Client(
+        shop.account_sid, key or shop.key, account_sid=account_sid, http_client=PayamakHttpClient(server.base)
+    )

@@ -4,10 +4,6 @@ that Twilio's own RequestValidator (official SDK) accepts it."""
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
 
 import pytest
 import sqlalchemy as sa
@@ -20,50 +16,7 @@ from payamak.context import Context
 from payamak.sending import optouts
 from payamak.sending.models import Message
 
-from .conftest import Server, Shop
-from .test_twilio import twilio
-
-
-class Receiver:
-    """A StatusCallback receiver on loopback that records what it gets and answers `status`."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, dict[str, str], str]] = []
-        self.status = 204
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", "0"))).decode()
-                receiver.received.append((self.path, dict(parse_qsl(body)), self.headers.get("X-Twilio-Signature", "")))
-                self.send_response(receiver.status)
-                self.end_headers()
-
-            def log_message(self, *_: object) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/status?shop=1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as r:
-        yield r
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop]) -> Shop:
-    return make_shop()
+from .conftest import Receiver, Server, Shop, twilio
 
 
 def set_status(ctx: Context, message_id: int, status: str) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -27,9 +27,7 @@ from payamak.dispatch.worker import Dispatcher
 from payamak.sending import optouts
 from payamak.sending.models import InboundMessage, Message, Send
 
-from .conftest import SENDER_NAME, Server, Shop
-from .test_callbacks import Receiver
-from .test_twilio import twilio
+from .conftest import SENDER_NAME, Receiver, Server, Shop, twilio
 
 # The simulated SMSC answers by the last seven digits of the destination (docs/simulator.md).
 DELIVERED = "+989120000000"
@@ -40,17 +38,7 @@ SMSC_FAILURE = "+989120000009"  # a temporary error every time, until the attemp
 PHONE = "+989121234567"
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as r:
-        yield r
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop]) -> Shop:
-    return make_shop()
-
-
+# The shared `client` fixture of tests/conftest.py is the app's TestClient; here it is Twilio's SDK.
 @pytest.fixture
 def client(http_server: Server, shop: Shop) -> Client:
     return twilio(http_server, shop)

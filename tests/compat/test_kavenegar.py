@@ -55,11 +55,6 @@ def sends(ctx: Context, shop: Shop) -> int:
 
 
 @pytest.fixture
-def shop(make_shop: Callable[..., Shop]) -> Shop:
-    return make_shop()
-
-
-@pytest.fixture
 def api(https_server: Server, shop: Shop) -> KavenegarAPI:
     return sdk(https_server, shop.key)
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from payamak.billing import service as billing
@@ -23,26 +21,13 @@ from payamak.context import Context
 from payamak.sending import optouts
 from payamak.sending.models import Send
 
-from .conftest import SENDER_NAME, Server, Shop
+from .conftest import SENDER_NAME, PayamakHttpClient, Server, Shop, twilio
 
 
-class PayamakHttpClient(TwilioHttpClient):
-    """Twilio's HTTP client, sending to Payamak: same path and query, another scheme and host."""
-
-    def __init__(self, base: str) -> None:
-        super().__init__()
-        self.base = base.rstrip("/")
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        parts = urlsplit(url)
-        target = self.base + parts.path + (f"?{parts.query}" if parts.query else "")
-        return super().request(method, target, *args, **kwargs)
-
-
-def twilio(server: Server, shop: Shop, *, account_sid: str | None = None, key: str | None = None) -> Client:
-    return Client(
-        shop.account_sid, key or shop.key, account_sid=account_sid, http_client=PayamakHttpClient(server.base)
-    )
+# The shared `client` fixture of tests/conftest.py is the app's TestClient; here it is Twilio's SDK.
+@pytest.fixture
+def client(http_server: Server, shop: Shop) -> Client:
+    return twilio(http_server, shop)
 
 
 def balance(ctx: Context, shop: Shop) -> int:
@@ -59,16 +44,6 @@ def error(call: Callable[[], object]) -> TwilioRestException:
     with pytest.raises(TwilioRestException) as caught:
         call()
     return caught.value
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop]) -> Shop:
-    return make_shop()
-
-
-@pytest.fixture
-def client(http_server: Server, shop: Shop) -> Client:
-    return twilio(http_server, shop)
 
 
 def test_create_fetch_and_list(client: Client, ctx: Context, shop: Shop) -> None:
