@@ -344,23 +344,6 @@ def payments_of(session: Session, *, account_id: int, limit: int, offset: int) -
     return session.scalars(stmt).all()
 
 
-def expire_payments(
-    session: Session, *, account_id: int, started_before: dt.datetime, failure: str, now: dt.datetime
-) -> int:
-    """Fail the account's payments still pending that started before `started_before`."""
-    stmt = (
-        sa.update(Payment)
-        .where(
-            Payment.account_id == account_id,
-            Payment.state == "pending",
-            Payment.created_at < started_before,
-        )
-        .values(state="failed", failure=failure, updated_at=now)
-        .execution_options(synchronize_session="fetch")
-    )
-    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
-
-
 def move_payment(
     session: Session, *, payment_id: int, from_states: Sequence[str], to_state: str, **values: object
 ) -> bool:

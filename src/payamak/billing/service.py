@@ -359,37 +359,22 @@ def payments(session: Session, *, account_id: int, limit: int = 50, offset: int 
 # The failure recorded for a payment its buyer left unfinished at the gateway. It stays in the
 # failed state (so no schema change, and `confirm_payment` still credits a late verification) and
 # is shown as "expired" by `payment_state`.
-EXPIRED_FAILURE = "expired: not finished at the gateway in time"
 CANCELED_BY_BUYER = "canceled by the buyer"
 
 
 def payment_state(payment: Payment, *, window: dt.timedelta, now: dt.datetime | None = None) -> str:
     """The state shown to people and integrators: the stored one, or "expired".
 
-    A payment still pending `window` after it started counts as expired even before
-    `expire_payments` records it: read-only requests show it the same way without writing.
+    A payment still pending `window` after it started is expired, and so is one failed or canceled
+    only after that (the gateway said so late). Derived, never stored: reading a payment writes
+    nothing, and a late "paid" from the gateway is still credited.
     """
-    if payment.state == "failed" and payment.failure == EXPIRED_FAILURE:
-        return "expired"
-    if payment.state == "pending" and payment.created_at <= (now or utcnow()) - window:
+    deadline = payment.created_at + window
+    if payment.state == "pending":
+        return "expired" if (now or utcnow()) >= deadline else "pending"
+    if payment.state in ("failed", "canceled") and payment.updated_at >= deadline:
         return "expired"
     return payment.state
-
-
-def expire_payments(
-    session: Session, *, account_id: int, window: dt.timedelta, now: dt.datetime | None = None
-) -> int:
-    """Record as expired the account's payments still pending `window` after they started.
-
-    A buyer who leaves the gateway page without paying or canceling never comes back to tell us;
-    the pages that list or show payments call this in their own transaction, so no background
-    job is needed. A gateway that later verifies such a payment still gets it credited.
-    Returns how many payments expired.
-    """
-    now = now or utcnow()
-    return repo.expire_payments(
-        session, account_id=account_id, started_before=now - window, failure=EXPIRED_FAILURE, now=now
-    )
 
 
 def cancel_payment(session: Session, *, account_id: int, payment_id: int) -> Payment:

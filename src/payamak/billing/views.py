@@ -28,7 +28,7 @@ from payamak.billing.models import Payment
 from payamak.db import utcnow
 from payamak.errors import DomainError, NotFound
 from payamak.web import i18n
-from payamak.web.views import check_csrf, error_text, lang_of, page_principal, redirect, render
+from payamak.web.views import check_csrf, done, error_text, lang_of, page_principal, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -122,11 +122,9 @@ def _credit(request: Request, *, error: str | None = None, status: int = 200) ->
     principal = page_principal(request)
     ctx = get_context(request)
     window = payment_window(ctx.settings)
-    # A writing transaction: the list records the expiry of payments left at the gateway.
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         account = accounts.me(session, principal=principal)
         packages = billing.packages(session)
-        billing.expire_payments(session, account_id=account.id, window=window)
         payments = billing.payments(session, account_id=account.id, limit=10)
         recent = billing.statement(session, account_id=account.id, per_page=20)
     return page(
@@ -198,8 +196,7 @@ def payment_page(request: Request, payment_id: int) -> Response:
     ctx = get_context(request)
     window = payment_window(ctx.settings)
     try:
-        with ctx.db.transaction() as session:
-            billing.expire_payments(session, account_id=principal.account_id, window=window)
+        with ctx.db.transaction(readonly=True) as session:
             payment = billing.payment(session, account_id=principal.account_id, payment_id=payment_id)
             account = accounts.me(session, principal=principal)
     except NotFound as exc:
@@ -235,17 +232,11 @@ def continue_payment(request: Request, payment_id: int) -> Response:
 def cancel_payment(request: Request, payment_id: int, csrf: str = Form("")) -> Response:
     check_csrf(request, csrf)
     principal = page_principal(request)
-    ctx = get_context(request)
-    try:
-        with ctx.db.transaction() as session:
-            # Expire first, so a payment past its deadline is recorded as expired, not canceled.
-            billing.expire_payments(
-                session, account_id=principal.account_id, window=payment_window(ctx.settings)
-            )
-            billing.cancel_payment(session, account_id=principal.account_id, payment_id=payment_id)
-    except NotFound as exc:
-        return _message(request, error_text(request, exc), 404)
-    return redirect(f"/credit/payments/{payment_id}")
+    return done(
+        request,
+        lambda session: billing.cancel_payment(session, account_id=principal.account_id, payment_id=payment_id),
+        f"/credit/payments/{payment_id}",
+    )
 
 
 @router.get("/pay/sandbox/{authority}", response_class=HTMLResponse)
