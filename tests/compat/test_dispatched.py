@@ -22,6 +22,7 @@ from payamak.compat import callbacks, service
 from payamak.compat.models import StatusCallback
 from payamak.context import Context
 from payamak.db import utcnow
+from payamak.dispatch import service as dispatching
 from payamak.dispatch.settings import DispatchSettings
 from payamak.dispatch.worker import Dispatcher
 from payamak.sending import optouts
@@ -268,3 +269,16 @@ def test_stop_start_and_help_from_the_smsc(client: Client, ctx: Context, shop: S
         answers = session.scalars(sa.select(Send).where(Send.account_id == shop.account_id)).all()
     assert sorted(s.line_number for s in answers) == sorted([shop.ad_line, shop.service_line])
     assert all(s.cost > 0 for s in answers)
+
+
+def test_a_help_stored_twice_is_answered_and_charged_once(ctx: Context, shop: Shop) -> None:
+    """A batch written again after a commit whose outcome was unknown stores its HELP again: the
+    answer's key is the SMS itself, so the second answer is the first one."""
+    outcome = service.KeywordOutcome("help", False, *service.REPLIES["help"])
+    request = dispatching.HelpRequest(shop.ad_line, shop.account_id, PHONE, "HELP", outcome, utcnow())
+    for _ in range(2):
+        with ctx.db.transaction() as session:
+            assert dispatching.answer_help(session, settings=ctx.settings, requests=[request, request]) == 2
+    with ctx.db.transaction(readonly=True) as session:
+        answers = session.scalars(sa.select(Send).where(Send.account_id == shop.account_id)).all()
+    assert len(answers) == 1 and answers[0].line_number == shop.ad_line and answers[0].cost > 0

@@ -780,6 +780,7 @@ def answer_keyword(
     to: str,
     text: str,
     outcome: KeywordOutcome,
+    idempotency_key: str | None = None,
 ) -> Send | None:
     """Queue the answer to HELP (how to stop and start) as an SMS from the line that received it,
     to the sender, in the caller's transaction. STOP and START change what the sender gets and,
@@ -789,7 +790,7 @@ def answer_keyword(
     in Persian unless the keyword was written in Latin letters, and from a service line headed by
     the owner's approved sender name as the informational rules want. Nothing is sent (None) for
     a shared line (no one to charge it to) or when the send is refused (no credit, the sender is
-    blacklisted...): a HELP must never keep the dispatcher's batch from being written.
+    blacklisted...). The same `idempotency_key` answers once.
     """
     if outcome.keyword != "help" or account_id is None:
         return None
@@ -808,7 +809,9 @@ def answer_keyword(
     request = sending.SendRequest(kind=kind, text=body, line=line, recipients=(to,), personalise=False)
     try:
         with session.begin_nested():
-            return sending.accept(session, settings=settings, principal=owner, request=request)
+            return sending.accept(
+                session, settings=settings, principal=owner, request=request, idempotency_key=idempotency_key
+            )
     except DomainError as exc:
         log.warning("HELP to line %s not answered: %s", line, exc.code)
         return None

@@ -194,7 +194,7 @@ def apply_batch(
     policy: BatchPolicy,
     waiting: Waiting,
     staged: tuple[list[tuple[tuple[int, str], Ref]], list[tuple[int, str]]],
-    settings: Settings | None = None,
+    answers: list[HelpRequest] | None = None,
 ) -> BatchReport:
     """Write one batch: results first, then receipts, then inbound SMS, then credit given back.
 
@@ -206,8 +206,8 @@ def apply_batch(
     for a message another dispatcher sent), then again every `receipt_retry_seconds`, until
     `receipt_match_seconds` have passed and it counts as unknown. It is updated in place;
     `staged` receives the changes to `index`, which the caller applies after the commit.
-    Status callbacks asked for with a send are queued with its changes; `settings` lets HELP
-    replies be answered (without them they are only recorded).
+    Status callbacks asked for with a send are queued with its changes. HELP replies are only
+    collected in `answers` (when given): they are answered after the commit, by `answer_help`.
     """
     now = utcnow()
     mono = time.monotonic()
@@ -401,7 +401,7 @@ def apply_batch(
             money.blocked.append(recipient)
 
     if batch.inbound:
-        report.inbound, report.optouts = _store_inbound(session, batch.inbound, settings=settings)
+        report.inbound, report.optouts = _store_inbound(session, batch.inbound, answers=answers)
     report.refunded = _give_back(session, money)
     if money.blocked:
         report.blacklisted = blacklist.record_operator_blocked(session, numbers=money.blocked)
@@ -479,11 +479,23 @@ def give_back(session: Session, *, account_id: int, send_id: int, amount: int, c
 # --- inbound --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class HelpRequest:
+    """A HELP that came to an account's line, to be answered once its batch has committed."""
+
+    line: str
+    account_id: int | None
+    to: str
+    text: str
+    outcome: compat.KeywordOutcome
+    received_at: dt.datetime
+
+
 def _store_inbound(
-    session: Session, items: Sequence[Inbound], *, settings: Settings | None = None
+    session: Session, items: Sequence[Inbound], *, answers: list[HelpRequest] | None = None
 ) -> tuple[int, int]:
     """Store inbound SMS; act on keywords (11/12, STOP/START/HELP, see `compat.handle_keyword`)
-    sent to one of our lines, answering HELP when `settings` are given."""
+    sent to one of our lines, collecting HELPs in `answers`."""
     records = []
     opted = 0
     for item in items:
@@ -510,11 +522,8 @@ def _store_inbound(
                 action = outcome.keyword
                 if outcome.keyword != "help":
                     opted += 1
-                elif settings is not None:
-                    compat.answer_keyword(
-                        session, settings=settings, line=line, account_id=account_id, to=sender,
-                        text=item.text, outcome=outcome,
-                    )  # fmt: skip
+                elif answers is not None:
+                    answers.append(HelpRequest(line, account_id, sender, item.text, outcome, item.received_at))
         else:
             log.info(
                 "SMS from %s to %s, which is not one of our lines, kept without an owner", item.from_, item.to
@@ -527,6 +536,30 @@ def _store_inbound(
         )  # fmt: skip
     repo.add_inbound(session, records)
     return len(records), opted
+
+
+def answer_help(session: Session, *, settings: Settings, requests: Sequence[HelpRequest]) -> int:
+    """Answer HELPs whose inbound SMS has committed, each in a savepoint of its own; returns how
+    many were answered.
+
+    Apart from the batch that stored them: an answer is a whole send (blacklist, pricing, a credit
+    hold) that must neither slow the batch's receipts nor fail it. Its idempotency key is the SMS
+    itself, so a HELP stored twice (a batch written again after an unknown commit) is answered and
+    charged once."""
+    answered = 0
+    for request in requests:
+        key = f"help:{request.line}:{request.to}:{request.received_at:%Y%m%d%H%M%S%f}"
+        try:
+            with session.begin_nested():
+                sent = compat.answer_keyword(
+                    session, settings=settings, line=request.line, account_id=request.account_id,
+                    to=request.to, text=request.text, outcome=request.outcome, idempotency_key=key,
+                )  # fmt: skip
+        except Exception:
+            log.exception("HELP from %s to line %s not answered", request.to, request.line)
+            continue
+        answered += sent is not None
+    return answered
 
 
 # --- upkeep ---------------------------------------------------------------------------------

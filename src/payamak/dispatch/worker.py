@@ -686,7 +686,7 @@ class Dispatcher:
         if not len(batch) and not self._waiting_due():
             return True
         try:
-            report, waiting, staged = await self._db(self._flush_tx, batch)
+            report, waiting, staged, answers = await self._db(self._flush_tx, batch)
         except Exception:
             self.stats.flush_errors += 1
             _log_failure(
@@ -700,6 +700,12 @@ class Dispatcher:
         self._waiting = waiting
         batch.committed()
         self._index.commit(*staged)
+        if answers:
+            # Once the batch's receipts are acknowledged, not before: an answer is a whole send.
+            try:
+                await self._db(self._answer_tx, answers)
+            except Exception:
+                _log_failure("answering %d HELP replies failed", len(answers))
         self.stats.add(report)
         if report.results:
             self._in_flight -= report.results
@@ -711,16 +717,25 @@ class Dispatcher:
     def _flush_tx(
         self, batch: Batch
     ) -> tuple[
-        BatchReport, service.Waiting, tuple[list[tuple[tuple[int, str], service.Ref]], list[tuple[int, str]]]
+        BatchReport,
+        service.Waiting,
+        tuple[list[tuple[tuple[int, str], service.Ref]], list[tuple[int, str]]],
+        list[service.HelpRequest],
     ]:
         waiting = dict(self._waiting)
         staged: tuple[list[tuple[tuple[int, str], service.Ref]], list[tuple[int, str]]] = ([], [])
+        answers: list[service.HelpRequest] = []
         with self.db.transaction() as session:
             report = service.apply_batch(
                 session, batch=batch, index=self._index, policy=self.policy, waiting=waiting, staged=staged,
-                settings=self.settings,
+                answers=answers if self.settings is not None else None,
             )  # fmt: skip
-        return report, waiting, staged
+        return report, waiting, staged, answers
+
+    def _answer_tx(self, answers: list[service.HelpRequest]) -> None:
+        assert self.settings is not None
+        with self.db.transaction() as session:
+            service.answer_help(session, settings=self.settings, requests=answers)
 
     def _waiting_due(self) -> bool:
         now = time.monotonic()
