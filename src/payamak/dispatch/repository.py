@@ -154,6 +154,7 @@ _CLAIMED = f"messages.id = {_j(0)} AND messages.status = 'submitting' AND messag
 # (`_pack`), and when it has a provider id, as the key of a JSON object whose value is that
 # integer: json_extract parses a row's JSON text again for every field it reads, which cost more
 # than the row's own update, while json_each hands over keys and values already parsed.
+# attempts is a SMALLINT, never negative (a claim adds one to it), so it always fits its 16 bits.
 _PACK_BITS: Final = 16
 _PACKED_CLAIMED = (
     f"messages.id = (j.value >> {_PACK_BITS}) AND messages.status = 'submitting' "
@@ -165,17 +166,9 @@ def _pack(message_id: int, attempts: int) -> int:
     return message_id << _PACK_BITS | attempts
 
 
-def _packable(items: Sequence[tuple[int, int, str | None]]) -> bool:
-    # attempts is a SMALLINT, so this always holds; the general form stays for a database that
-    # says otherwise.
-    return all(0 <= att < 1 << _PACK_BITS for _, att, _ in items)
-
-
 def _keyed(items: Sequence[tuple[int, int, str | None]]) -> str | None:
     """{provider id: packed id and attempts} as JSON, or None unless every provider id is there
     and different (a JSON object cannot hold the same key twice)."""
-    if not _packable(items):
-        return None
     keyed = {pid: _pack(mid, att) for mid, att, pid in items if pid}
     if len(keyed) != len(items):
         return None
@@ -387,7 +380,7 @@ def finish_claimed(
         keyed = _keyed(items) if items[0][2] else None
         if keyed is not None:
             data, guard, set_pid = keyed, _PACKED_CLAIMED, "provider_id = j.key"
-        elif not any(pid for _, _, pid in items) and _packable(items):
+        elif not any(pid for _, _, pid in items):
             data, guard, set_pid = _rows(_pack(mid, att) for mid, att, _ in items), _PACKED_CLAIMED, ""
         else:
             data, guard = _rows(items), _CLAIMED
