@@ -73,7 +73,8 @@ def caller_outside_transaction(request: Request) -> Principal:
 
     For endpoints that work for seconds outside the database (reading an upload, calling a
     payment gateway): the usual `Caller` keeps the request's write transaction open all that
-    time, and on SQLite that locks out every other writer.
+    time, and on SQLite that locks out every other writer. Web pages log their user in the same
+    way (`web.views.page_principal`).
     """
     token = _required_token(request)
     ctx = get_context(request)

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from payamak import numbers
 from payamak.accounts import service as accounts
 from payamak.accounts.service import Principal
-from payamak.api.deps import SESSION_COOKIE, get_context
+from payamak.api.deps import SESSION_COOKIE, caller_outside_transaction, get_context
 from payamak.api.errors import status_for
 from payamak.errors import DomainError, Unauthenticated
 from payamak.providers.simulator import RecordingProvider
@@ -127,16 +127,11 @@ def _known_principal(request: Request) -> Principal | None:
     if hasattr(request.state, "principal"):
         principal: Principal | None = request.state.principal
         return principal
-    token = request.cookies.get(SESSION_COOKIE)
-    found = None
-    if token:
-        with (
-            contextlib.suppress(Unauthenticated),
-            get_context(request).db.transaction(readonly=True) as session,
-        ):
-            found = accounts.authenticate(session, token=token)
-    request.state.principal = found
-    return found
+    try:
+        return page_principal(request)
+    except LoginRequired:
+        request.state.principal = None
+        return None
 
 
 def _context(request: Request, values: dict[str, Any]) -> dict[str, Any]:
@@ -220,22 +215,11 @@ class _CsrfFailed(Exception):
 
 
 def page_principal(request: Request) -> Principal:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        raise LoginRequired
-    ctx = get_context(request)
+    """The logged-in user of a page, or LoginRequired (the login page, then back here)."""
     try:
-        with ctx.db.transaction(readonly=True) as session:
-            principal = accounts.authenticate(session, token=token)
+        return caller_outside_transaction(request)
     except Unauthenticated as exc:
         raise LoginRequired from exc
-    if principal.touch_due:
-        # "Last seen" in the sessions list, written at most once a minute, in a small
-        # transaction of its own as the API does.
-        with ctx.db.transaction() as session:
-            accounts.touch(session, principal=principal)
-    request.state.principal = principal
-    return principal
 
 
 def safe_next(value: str | None) -> str:
