@@ -616,7 +616,7 @@ def record_status_changes(
 
 
 def hooked_sends(session: Session, *, send_ids: Iterable[int]) -> set[int]:
-    """Which of these sends asked for status callbacks (one primary-key query per 500 ids)."""
+    """Which of these sends asked for status callbacks (one primary-key query, all ids in one parameter)."""
     return repo.hooked_sends(session, send_ids=send_ids)
 
 
